@@ -1,0 +1,358 @@
+"""The local stack: a real Apache Kafka broker (KRaft, one node) run from Maven Central jars.
+
+Used two ways: `make up|down|status` calls the command line at the bottom, and the test
+suite imports `KafkaBroker` to start a private broker once per session. Every process is
+started by us, recorded in a pid file, and stopped by that pid alone, never by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+LOCAL = ROOT / ".local"
+KAFKA_POM = HERE / "kafka" / "pom.xml"
+LOG4J_CONFIG = HERE / "kafka" / "log4j2.properties"
+KAFKA_VERSION = "4.3.1"
+DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+# SerialGC suits two cores; the heap stays small once the cleaner's dedupe buffer is shrunk.
+JVM_OPTS = (
+    "-Xms128m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+)
+
+
+class StackError(RuntimeError):
+    """A part of the local stack could not be installed, started or stopped."""
+
+
+def cache_dir() -> Path:
+    """Where downloads live across clones, so a second run needs no network."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("SFSINK_CACHE", Path(base) / "sfsink"))
+
+
+def kafka_lib() -> Path:
+    """The broker's jars, fetched with Maven on first use and reused after."""
+    lib = cache_dir() / f"kafka-{KAFKA_VERSION}" / "lib"
+    done = lib / ".complete"
+    if done.exists():
+        return lib
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise StackError("java and mvn are needed: run deploy/local/install-system-deps.sh")
+    partial = lib.with_name("lib.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    # The fully qualified plugin: Maven 3.8.7's default (2.8) pulls Maven 2 artifacts.
+    cmd = [
+        "mvn",
+        "-B",
+        "-q",
+        "-f",
+        str(KAFKA_POM),
+        f"{DEPENDENCY_PLUGIN}:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={partial}",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"fetching the Kafka jars failed:\n{result.stdout}{result.stderr}")
+    shutil.rmtree(lib, ignore_errors=True)
+    partial.rename(lib)
+    done.touch()
+    return lib
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something already accepts connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def new_cluster_id() -> str:
+    """A 22-character base64url UUID, the form StorageTool's random-uuid prints.
+
+    Like Kafka's own Uuid.randomUuid, it never starts with "-", which the storage
+    tool's argument parser would take for an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
+    """A combined broker+controller on 127.0.0.1, tuned to start fast and stay small."""
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={data_dir / 'kraft'}",
+            "num.partitions=1",
+            "auto.create.topics.enable=true",
+            # One partition for each internal topic: the first group join takes
+            # milliseconds instead of seconds.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            # The default 128 MiB is allocated up front and would dominate a small heap.
+            "log.cleaner.dedupe.buffer.size=2097152",
+            "num.network.threads=2",
+            "num.io.threads=2",
+            "num.recovery.threads.per.data.dir=1",
+            "",
+        ]
+    )
+
+
+@dataclass
+class KafkaBroker:
+    """One broker process whose state (config, data, log, pid) lives in `home`."""
+
+    home: Path
+    port: int
+    controller_port: int
+
+    @property
+    def bootstrap(self) -> str:
+        """The address clients connect to."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the running broker's pid is kept."""
+        return self.home / "broker.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """The broker's own log (stdout and stderr)."""
+        return self.home / "broker.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Format storage on first use, start the broker, and wait until it answers."""
+        for port in (self.port, self.controller_port):
+            if port_in_use(port):
+                raise StackError(f"port {port} is taken; choose others (see README)")
+        lib = kafka_lib()
+        self.home.mkdir(parents=True, exist_ok=True)
+        props = self.home / "server.properties"
+        props.write_text(server_properties(self.home, self.port, self.controller_port))
+        classpath = f"{lib}/*"
+        log4j = f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"
+        if not (self.home / "kraft" / "meta.properties").exists():
+            fmt = [
+                "java",
+                *JVM_OPTS,
+                log4j,
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                new_cluster_id(),
+                "-c",
+                str(props),
+            ]
+            result = subprocess.run(fmt, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise StackError(
+                    f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}"
+                )
+        with self.log_file.open("ab") as log:
+            proc = subprocess.Popen(
+                ["java", *JVM_OPTS, log4j, "-cp", classpath, "kafka.Kafka", str(props)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        self._wait_ready(proc, timeout)
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
+        from confluent_kafka.admin import AdminClient  # noqa: PLC0415 - only needed once a venv exists
+
+        # log_level 0: refused connections are expected until the listener is up.
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StackError(f"Kafka exited with {proc.returncode}; see {self.log_file}")
+            try:
+                metadata = admin.list_topics(timeout=1)
+            except Exception:  # noqa: BLE001, S112 - not up yet; the deadline bounds the wait
+                continue
+            if metadata.brokers:
+                return
+        self.stop()
+        raise StackError(f"Kafka did not answer within {timeout:.0f}s; see {self.log_file}")
+
+    def pid(self) -> int | None:
+        """The pid of our broker if it still runs, else None."""
+        return running_pid(self.pid_file, marker=str(self.home))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM our broker (controlled shutdown), SIGKILL it if it lingers."""
+        stop_pid(self.pid_file, marker=str(self.home), timeout=timeout)
+
+
+def running_pid(pid_file: Path, marker: str) -> int | None:
+    """The pid recorded in pid_file, if that process runs and is ours.
+
+    A pid can be reused after a reboot; `marker` (our state directory) must appear in the
+    process's command line before we call it ours.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if marker.encode() in cmdline else None
+
+
+def stop_pid(pid_file: Path, marker: str, timeout: float) -> None:
+    """Stop the process recorded in pid_file, if it is ours, and remove the file."""
+    pid = running_pid(pid_file, marker)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while running_pid(pid_file, marker) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if running_pid(pid_file, marker) is not None:
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+def stack_broker() -> KafkaBroker:
+    """The broker of `make up`, with ports from the environment."""
+    return KafkaBroker(
+        home=LOCAL / "kafka",
+        port=int(os.environ.get("SFSINK_KAFKA_PORT", "19092")),
+        controller_port=int(os.environ.get("SFSINK_KAFKA_CONTROLLER_PORT", "19093")),
+    )
+
+
+def up() -> None:
+    """Start every part of the local stack that is not running, then write stack.env."""
+    broker = stack_broker()
+    if broker.pid() is None:
+        began = time.monotonic()
+        broker.start()
+        print(f"kafka    started on {broker.bootstrap} in {time.monotonic() - began:.1f}s")
+    else:
+        print(f"kafka    already running on {broker.bootstrap}")
+    env = LOCAL / "stack.env"
+    env.write_text(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}\n")
+    print(f"wrote {env}")
+
+
+def down() -> None:
+    """Stop exactly the processes `up` started."""
+    broker = stack_broker()
+    pid = broker.pid()
+    broker.stop()
+    print("kafka    stopped" if pid else "kafka    was not running")
+    (LOCAL / "stack.env").unlink(missing_ok=True)
+
+
+def status() -> int:
+    """Say what runs; exit 0 only if every part does."""
+    broker = stack_broker()
+    pid = broker.pid()
+    if pid is None:
+        print("kafka    not running")
+        return 1
+    print(f"kafka    running  pid {pid}  {broker.bootstrap}  log {broker.log_file}")
+    return 0
+
+
+def ping() -> int:
+    """Show the stack answering: one record produced to and consumed from Kafka."""
+    from confluent_kafka import Consumer, Producer  # noqa: PLC0415 - needs the venv
+
+    broker = stack_broker()
+    topic = "sfsink-ping"
+    marker = uuid.uuid4().hex.encode()
+    began = time.monotonic()
+    producer = Producer({"bootstrap.servers": broker.bootstrap})
+    producer.produce(topic, value=marker)
+    if producer.flush(30) != 0:
+        print(f"kafka    did not acknowledge a record on {broker.bootstrap}")
+        return 1
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "sfsink-ping",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None and msg.value() == marker:
+                elapsed = (time.monotonic() - began) * 1000
+                print(f"kafka    answers: a record went to {topic} and back in {elapsed:.0f} ms")
+                return 0
+    finally:
+        consumer.close()
+    print(f"kafka    did not return the record within 30s on {broker.bootstrap}")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`devstack.py up|down|status|ping`."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "ping"])
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            up()
+        elif args.command == "down":
+            down()
+        elif args.command == "ping":
+            return ping()
+        else:
+            return status()
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
