@@ -59,3 +59,56 @@ class ChangeEvent:
     def position(self) -> Position:
         """The position of the record this event came from."""
         return self.record.position
+
+
+class Action(StrEnum):
+    """The Bulk API operation a lane writes with (Salesforce's spelling)."""
+
+    UPSERT = "upsert"
+    DELETE = "delete"
+    HARD_DELETE = "hardDelete"
+
+    @property
+    def is_delete(self) -> bool:
+        """Whether this action removes the key's record."""
+        return self is not Action.UPSERT
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One stream of jobs: a Salesforce object and the operation its jobs run."""
+
+    sobject: str
+    action: Action
+
+
+NULL = "#N/A"
+"""The Bulk API's CSV spelling of "set this field to null"; an empty cell leaves it alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record to write: its key's merged state and every Kafka record behind it.
+
+    `fields` maps Salesforce field names to CSV text, already coerced (None became
+    `NULL`). `sources` holds the original records, oldest first, because the row's outcome
+    is theirs: applied together, or dead-lettered with their own bytes. `group` is the
+    value rows are sorted by inside a batch (a parent id) to keep lock contention down.
+    """
+
+    lane: Lane
+    external_id: str
+    fields: Mapping[str, str]
+    sources: tuple[SourceRecord, ...]
+    attempt: int = 0
+    group: str = ""
+
+    @property
+    def positions(self) -> tuple[Position, ...]:
+        """Where each record behind this row sits in Kafka."""
+        return tuple(source.position for source in self.sources)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What per-key order and compaction are about: one record of one object."""
+        return (self.lane.sobject, self.external_id)

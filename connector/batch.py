@@ -1,0 +1,262 @@
+"""Buffers rows per lane, merges them per key, and hands over the batches that are due.
+
+The rules the rest of the pipeline relies on live here, in one place:
+- compaction: consecutive upserts of a key merge field by field (later wins); a delete
+  replaces the upserts before it; an upsert after a delete waits behind it, fresh;
+- order: a key is in at most one batch in flight, and a key's next operation becomes
+  eligible only when the batch holding its previous one is done;
+- bounds: a lane is due when it holds max records or max bytes, or when its oldest row is
+  max age old; `drain` makes every eligible row due (shutdown, revocation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from connector.records import Lane, Row
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLimits:
+    """When a lane's rows become one job."""
+
+    max_records: int = 10_000
+    max_bytes: int = 50 * 1024 * 1024
+    max_age: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The rows of one Bulk job: one lane, each key at most once."""
+
+    lane: Lane
+    rows: tuple[Row, ...]
+    byte_size: int
+
+    @property
+    def record_count(self) -> int:
+        """How many Kafka records this batch settles (merged rows settle several)."""
+        return sum(len(row.sources) for row in self.rows)
+
+
+def row_bytes(row: Row) -> int:
+    """Memory held for a row: its CSV text plus the original records kept for dead letters."""
+    text = sum(len(name) + len(value) + 2 for name, value in row.fields.items())
+    raw = sum(len(s.key or b"") + len(s.value or b"") for s in row.sources)
+    return text + raw + len(row.external_id)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One buffered operation of a key, with when its oldest record arrived."""
+
+    row: Row
+    size: int
+    since: float
+    not_before: float = 0.0
+
+
+def _follow(older: _Entry, newer: _Entry) -> list[_Entry]:
+    """Compact two consecutive operations of one key into one, or keep both in order."""
+    old, new = older.row, newer.row
+    sources = old.sources + new.sources
+    if new.lane.action.is_delete:
+        # A delete supersedes the upserts before it; an earlier delete is the same act.
+        merged = replace(new, sources=sources, attempt=max(old.attempt, new.attempt))
+        return [_Entry(merged, row_bytes(merged), older.since, older.not_before)]
+    if old.lane.action.is_delete:
+        return [older, newer]  # an upsert after a delete starts fresh, once the delete is done
+    merged = replace(
+        new,
+        fields={**old.fields, **new.fields},
+        sources=sources,
+        attempt=max(old.attempt, new.attempt),
+    )
+    return [_Entry(merged, row_bytes(merged), older.since, older.not_before)]
+
+
+class _LaneState:
+    """The keys whose next operation belongs to this lane, each with its head's age.
+
+    `oldest` is a lower bound of the heads' arrival times: adding lowers it at once,
+    removing only marks it stale, and it is recomputed when it claims the lane is due
+    by age. That keeps both add and due O(1) per row instead of rescanning the lane.
+    """
+
+    __slots__ = ("bytes", "keys", "oldest", "stale")
+
+    def __init__(self) -> None:
+        self.keys: dict[Key, float] = {}
+        self.bytes = 0
+        self.oldest: float | None = None
+        self.stale = False
+
+    def add(self, key: Key, size: int, since: float) -> None:
+        self.keys[key] = since
+        self.bytes += size
+        if self.oldest is None or since < self.oldest:
+            self.oldest = since
+
+    def remove(self, key: Key, size: int) -> None:
+        del self.keys[key]
+        self.bytes -= size
+        self.stale = True
+
+    def oldest_since(self) -> float | None:
+        if self.stale:
+            self.oldest = min(self.keys.values(), default=None)
+            self.stale = False
+        return self.oldest
+
+
+class Batcher:
+    """Per-(object, operation) lanes of rows, merged per key, with size and age bounds."""
+
+    def __init__(self, limits: BatchLimits) -> None:
+        self._limits = limits
+        self._queues: dict[Key, list[_Entry]] = {}
+        self._lanes: dict[Lane, _LaneState] = {}
+        self._in_flight: set[Key] = set()
+        self._buffered_bytes = 0
+        self._in_flight_bytes = 0
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held for rows, buffered or in flight: what the memory bound limits."""
+        return self._buffered_bytes + self._in_flight_bytes
+
+    @property
+    def buffered_rows(self) -> int:
+        """Rows waiting to be flushed (not counting those in flight)."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    def add(self, row: Row, now: float) -> None:
+        """Buffer a new row behind whatever its key already holds."""
+        self._push(row.key, _Entry(row, row_bytes(row), now), front=False)
+
+    def requeue(self, rows: Iterable[Row], not_before: float) -> None:
+        """Put rows back for a retry, ahead of anything newer for their keys."""
+        for row in rows:
+            entry = _Entry(row, row_bytes(row), not_before, not_before)
+            self._push(row.key, entry, front=True)
+
+    def due(self, now: float, *, limit: int, drain: bool = False) -> list[Batch]:
+        """Take up to `limit` batches from the lanes that are due, marking their keys in flight."""
+        ready = [lane for lane, state in self._lanes.items() if self._is_due(state, now, drain)]
+        ready.sort(key=lambda lane: _or(self._lanes[lane].oldest_since(), now))
+        batches = []
+        for lane in ready[:limit]:
+            batch = self._cut(lane, now)
+            if batch is not None:
+                batches.append(batch)
+        return batches
+
+    def done(self, batch: Batch) -> None:
+        """Release a batch's keys, whatever its outcome: their next operations may go."""
+        self._in_flight_bytes -= batch.byte_size
+        for row in batch.rows:
+            self._in_flight.discard(row.key)
+            self._make_eligible(row.key)
+
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop buffered records of revoked partitions; rows left with none are dropped."""
+        revoked = set(partitions)
+        for key in list(self._queues):
+            kept = []
+            for entry in self._queues[key]:
+                sources = tuple(
+                    s for s in entry.row.sources if s.position.topic_partition not in revoked
+                )
+                if sources:
+                    row = replace(entry.row, sources=sources)
+                    kept.append(_Entry(row, row_bytes(row), entry.since, entry.not_before))
+            self._replace_queue(key, kept)
+
+    def next_deadline(self) -> float | None:
+        """When the oldest buffered lane will be due by age, for the loop's poll timeout."""
+        oldest = [o for s in self._lanes.values() if (o := s.oldest_since()) is not None]
+        return min(oldest) + self._limits.max_age if oldest else None
+
+    def _is_due(self, state: _LaneState, now: float, drain: bool) -> bool:  # noqa: FBT001 - private
+        if not state.keys:
+            return False
+        if drain or len(state.keys) >= self._limits.max_records:
+            return True
+        if state.bytes >= self._limits.max_bytes:
+            return True
+        if state.oldest is None or now - state.oldest < self._limits.max_age:
+            return False
+        oldest = state.oldest_since()
+        return oldest is not None and now - oldest >= self._limits.max_age
+
+    def _cut(self, lane: Lane, now: float) -> Batch | None:
+        state = self._lanes[lane]
+        rows: list[Row] = []
+        size = 0
+        for key in list(state.keys):
+            entry = self._queues[key][0]
+            if entry.not_before > now:
+                continue
+            if rows and size + entry.size > self._limits.max_bytes:
+                break
+            self._take_head(key, entry)
+            rows.append(entry.row)
+            size += entry.size
+            if len(rows) >= self._limits.max_records:
+                break
+        if not rows:
+            return None
+        rows.sort(key=lambda row: row.group)
+        self._in_flight_bytes += size
+        return Batch(lane=lane, rows=tuple(rows), byte_size=size)
+
+    def _take_head(self, key: Key, entry: _Entry) -> None:
+        self._lanes[entry.row.lane].remove(key, entry.size)
+        self._buffered_bytes -= entry.size
+        queue = self._queues[key]
+        queue.pop(0)
+        if not queue:
+            del self._queues[key]
+        self._in_flight.add(key)
+
+    def _push(self, key: Key, entry: _Entry, *, front: bool) -> None:
+        queue = self._queues.get(key, [])
+        if not queue:
+            merged = [entry]
+        elif front:
+            merged = _follow(entry, queue[0]) + queue[1:]
+        else:
+            merged = queue[:-1] + _follow(queue[-1], entry)
+        self._replace_queue(key, merged)
+
+    def _replace_queue(self, key: Key, entries: Sequence[_Entry]) -> None:
+        """Swap a key's queue, keeping lane membership and byte counts exact."""
+        self._unlist(key)
+        for entry in self._queues.pop(key, []):
+            self._buffered_bytes -= entry.size
+        if entries:
+            self._queues[key] = list(entries)
+            self._buffered_bytes += sum(entry.size for entry in entries)
+            self._make_eligible(key)
+
+    def _unlist(self, key: Key) -> None:
+        queue = self._queues.get(key)
+        if not queue:
+            return
+        state = self._lanes[queue[0].row.lane]
+        if key in state.keys:
+            state.remove(key, queue[0].size)
+
+    def _make_eligible(self, key: Key) -> None:
+        queue = self._queues.get(key)
+        if not queue or key in self._in_flight:
+            return
+        head = queue[0]
+        self._lanes.setdefault(head.row.lane, _LaneState()).add(key, head.size, head.since)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value

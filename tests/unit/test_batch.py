@@ -1,0 +1,169 @@
+"""The Batcher's compaction, per-key order and flush bounds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from connector.batch import Batch, Batcher, BatchLimits
+from connector.records import NULL, Action, Lane, Position, Row, SourceRecord
+
+UPSERT = Lane("Account", Action.UPSERT)
+DELETE = Lane("Account", Action.DELETE)
+_offsets = iter(range(1_000_000))
+
+
+def row(key: str, lane: Lane = UPSERT, group: str = "", **fields: str) -> Row:
+    """A row for `key` backed by one fresh Kafka record."""
+    source = SourceRecord(Position("t", 0, next(_offsets)), key.encode(), b"{}")
+    return Row(lane=lane, external_id=key, fields=fields, sources=(source,), group=group)
+
+
+def drain(batcher: Batcher, now: float = 0.0) -> list[Batch]:
+    """Every eligible row, as batches."""
+    return batcher.due(now, limit=100, drain=True)
+
+
+def test_consecutive_upserts_merge_field_by_field() -> None:
+    """Later values win per field; fields only the earlier event had are kept."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="old", Phone="1"), now=0)
+    batcher.add(row("a", Name="new", Industry=NULL), now=1)
+    [batch] = drain(batcher)
+    [merged] = batch.rows
+    assert dict(merged.fields) == {"Name": "new", "Phone": "1", "Industry": NULL}
+    assert len(merged.sources) == 2
+    assert batch.record_count == 2
+
+
+def test_a_delete_replaces_earlier_upserts() -> None:
+    """Upserts followed by a delete become one delete that settles all their records."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="x"), now=0)
+    batcher.add(row("a", Name="y"), now=0)
+    batcher.add(row("a", lane=DELETE), now=0)
+    [batch] = drain(batcher)
+    assert batch.lane == DELETE
+    assert len(batch.rows[0].sources) == 3
+
+
+def test_an_upsert_after_a_delete_starts_fresh_and_waits_for_it() -> None:
+    """The delete flushes first; the upsert, without the old fields, only after it is done."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="x", Phone="1"), now=0)
+    batcher.add(row("a", lane=DELETE), now=0)
+    batcher.add(row("a", Name="z"), now=0)
+    [first] = drain(batcher)
+    assert first.lane == DELETE
+    assert drain(batcher) == [], "the upsert must wait while the delete is in flight"
+    batcher.done(first)
+    [second] = drain(batcher)
+    assert second.lane == UPSERT
+    assert dict(second.rows[0].fields) == {"Name": "z"}
+
+
+def test_a_key_in_flight_is_never_in_a_second_batch() -> None:
+    """Events for a key in flight wait; other keys flush meanwhile."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="1"), now=0)
+    [first] = drain(batcher)
+    batcher.add(row("a", Name="2"), now=0)
+    batcher.add(row("b", Name="3"), now=0)
+    [second] = drain(batcher)
+    assert [r.external_id for r in second.rows] == ["b"]
+    batcher.done(first)
+    [third] = drain(batcher)
+    assert [(r.external_id, r.fields["Name"]) for r in third.rows] == [("a", "2")]
+
+
+def test_requeued_rows_go_before_newer_events_of_their_key() -> None:
+    """A retried upsert merges under the newer event that arrived while it was in flight."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="old", Phone="1"), now=0)
+    [first] = drain(batcher)
+    batcher.add(row("a", Name="new"), now=0)
+    retry = [replace(r, attempt=r.attempt + 1) for r in first.rows]
+    batcher.requeue(retry, not_before=10)
+    batcher.done(first)
+    assert drain(batcher, now=5) == [], "a retry is not due before its backoff ends"
+    [again] = drain(batcher, now=10)
+    [merged] = again.rows
+    assert dict(merged.fields) == {"Name": "new", "Phone": "1"}
+    assert merged.attempt == 1
+    assert len(merged.sources) == 2
+
+
+def test_a_lane_is_due_at_max_records() -> None:
+    """A lane holding max_records rows flushes them, and no more, in one batch."""
+    batcher = Batcher(BatchLimits(max_records=3, max_age=60))
+    for key in "abcd":
+        batcher.add(row(key, Name=key), now=0)
+    [batch] = batcher.due(0, limit=10)
+    assert [r.external_id for r in batch.rows] == ["a", "b", "c"]
+    assert batcher.due(0, limit=10) == []
+
+
+def test_a_lane_is_due_at_max_bytes() -> None:
+    """A lane whose rows reach max_bytes flushes, cut before the row that would pass it."""
+    batcher = Batcher(BatchLimits(max_bytes=200, max_age=60))
+    for key in "abc":
+        batcher.add(row(key, Name="x" * 80), now=0)
+    [batch] = batcher.due(0, limit=10)
+    assert len(batch.rows) == 2
+    assert batch.byte_size <= 200
+
+
+def test_a_lane_is_due_at_max_age() -> None:
+    """A quiet lane flushes once its oldest row is max_age old, not before."""
+    batcher = Batcher(BatchLimits(max_age=5))
+    batcher.add(row("a", Name="x"), now=100)
+    batcher.add(row("b", Name="y"), now=103)
+    assert batcher.due(104.9, limit=10) == []
+    assert batcher.next_deadline() == 105
+    [batch] = batcher.due(105, limit=10)
+    assert len(batch.rows) == 2
+
+
+def test_limit_caps_the_batches_handed_over() -> None:
+    """No more batches than the in-flight room allows; the oldest lane goes first."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", lane=DELETE), now=1)
+    batcher.add(row("b", Name="x"), now=0)
+    [batch] = batcher.due(0, limit=1, drain=True)
+    assert batch.lane == UPSERT
+
+
+def test_rows_are_sorted_by_group_inside_a_batch() -> None:
+    """Rows of one parent sit together in a job, against lock contention."""
+    batcher = Batcher(BatchLimits())
+    for key, parent in [("a", "p2"), ("b", "p1"), ("c", "p2"), ("d", "p1")]:
+        batcher.add(row(key, group=parent, Name=key), now=0)
+    [batch] = drain(batcher)
+    assert [r.external_id for r in batch.rows] == ["b", "d", "a", "c"]
+
+
+def test_buffered_bytes_count_until_done() -> None:
+    """Memory is held from add until the batch is done, then released exactly."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="x" * 100), now=0)
+    held = batcher.buffered_bytes
+    assert held > 100
+    [batch] = drain(batcher)
+    assert batcher.buffered_bytes == held
+    batcher.done(batch)
+    assert batcher.buffered_bytes == 0
+    assert batcher.buffered_rows == 0
+
+
+def test_forget_drops_only_revoked_partitions_records() -> None:
+    """Rows of revoked partitions go; a merged row keeps the records of kept partitions."""
+    batcher = Batcher(BatchLimits())
+    kept = SourceRecord(Position("t", 1, 0), b"a", b"{}")
+    gone = SourceRecord(Position("t", 0, 0), b"a", b"{}")
+    batcher.add(Row(UPSERT, "a", {"Name": "1"}, (gone,)), now=0)
+    batcher.add(Row(UPSERT, "a", {"Phone": "2"}, (kept,)), now=0)
+    batcher.add(Row(UPSERT, "b", {"Name": "3"}, (gone,)), now=0)
+    batcher.forget([("t", 0)])
+    [batch] = drain(batcher)
+    assert [(r.external_id, r.sources) for r in batch.rows] == [("a", (kept,))]
+    batcher.done(batch)
+    assert batcher.buffered_bytes == 0
