@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devstack import new_cluster_id, running_pid, server_properties, stop_pid
@@ -23,6 +24,11 @@ def test_a_pid_is_ours_only_if_its_command_line_names_our_state(tmp_path: Path) 
     try:
         pid_file = tmp_path / "x.pid"
         pid_file.write_text(f"{proc.pid}\n")
+        # Between fork and exec the child still shows our command line: wait for its own.
+        for _ in range(100):
+            if running_pid(pid_file, marker) is not None:
+                break
+            time.sleep(0.05)
         assert running_pid(pid_file, marker="/somewhere/else") is None
         stop_pid(pid_file, marker="/somewhere/else", timeout=5)
         assert proc.poll() is None, "a process that is not ours was signalled"

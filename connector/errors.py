@@ -1,0 +1,37 @@
+"""The one exception hierarchy of sfsink: one class per action the caller must take.
+
+    SfsinkError
+    ├── ConfigError (ValueError)          fix the configuration; sfsink refuses to start
+    ├── RetriableError                    try again later; nothing is lost or final
+    │   └── DeadLetterUnavailableError    the dead-letter topic did not acknowledge
+    ├── RecordError                       this record cannot be written: dead-letter it
+    └── FatalError                        stop the process; offsets stay where they are
+
+Errors carry evidence (codes, field names, job ids, positions), never a secret.
+"""
+
+from __future__ import annotations
+
+
+class SfsinkError(Exception):
+    """Root of every error sfsink raises on purpose."""
+
+
+class ConfigError(SfsinkError, ValueError):
+    """The configuration is invalid; the message names the key and the fix."""
+
+
+class RetriableError(SfsinkError):
+    """A transient failure: the same work may succeed if tried again later."""
+
+
+class DeadLetterUnavailableError(RetriableError):
+    """Kafka did not acknowledge every dead letter; none of them may count as final."""
+
+
+class RecordError(SfsinkError):
+    """One record cannot be written; it goes to the dead-letter topic with this reason."""
+
+
+class FatalError(SfsinkError):
+    """The process cannot go on; it stops without committing past what is final."""

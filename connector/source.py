@@ -1,0 +1,141 @@
+"""The Kafka consumer: polls SourceRecords, pauses and resumes, commits what it is told."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from connector.errors import FatalError
+from connector.records import Position, SourceRecord
+
+log = logging.getLogger(__name__)
+
+TP = tuple[str, int]
+RebalanceCallback = Callable[[list[TP]], None]
+
+# sfsink stores and commits offsets itself, only for records whose outcome is final.
+_OWNED = {"enable.auto.commit": False, "enable.auto.offset.store": False}
+_DEFAULTS = {
+    "partition.assignment.strategy": "cooperative-sticky",
+    "auto.offset.reset": "earliest",
+}
+
+
+def consumer_config(settings: Mapping[str, object]) -> dict[str, object]:
+    """The operator's librdkafka settings, our defaults under them, our ownership over them."""
+    return {**_DEFAULTS, **settings, **_OWNED}
+
+
+class Source:
+    """One consumer in the group; rebalance callbacks run inside `poll`, on its thread."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, object],
+        topics: Iterable[str],
+        on_assign: RebalanceCallback,
+        on_revoke: RebalanceCallback,
+    ) -> None:
+        self._consumer = Consumer(consumer_config(settings))
+        self._on_assign = on_assign
+        self._on_revoke = on_revoke
+        self._consumer.subscribe(
+            list(topics),
+            on_assign=self._assigned,
+            on_revoke=self._revoked,
+            on_lost=self._revoked,
+        )
+
+    def poll(self, timeout: float, max_records: int) -> list[SourceRecord]:
+        """Up to `max_records` records, waiting at most `timeout` seconds for the first."""
+        records = []
+        for msg in self._consumer.consume(num_messages=max_records, timeout=timeout):
+            error = msg.error()
+            if error is None:
+                records.append(_record(msg))
+            elif error.fatal():
+                raise FatalError(f"Kafka consumer failed: {error.str()}")
+            elif error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's name
+                log.warning("Kafka consumer: %s", error.str())
+        return records
+
+    def pause(self, partitions: Iterable[TP]) -> None:
+        """Stop fetching these partitions; what was fetched already still arrives."""
+        self._consumer.pause(_tps(partitions))
+
+    def resume(self, partitions: Iterable[TP]) -> None:
+        """Fetch these partitions again."""
+        self._consumer.resume(_tps(partitions))
+
+    def commit(self, offsets: Mapping[TP, int]) -> None:
+        """Commit these next-offsets synchronously; raises if Kafka refuses."""
+        if not offsets:
+            return
+        parts = [TopicPartition(topic, part, offset) for (topic, part), offset in offsets.items()]
+        try:
+            self._consumer.commit(offsets=parts, asynchronous=False)
+        except KafkaException as exc:
+            raise FatalError(f"Kafka refused the offset commit: {exc.args[0].str()}") from None
+
+    def assignment(self) -> list[TP]:
+        """The partitions this member owns now."""
+        return [(tp.topic, tp.partition) for tp in self._consumer.assignment()]
+
+    def lag(self) -> dict[TP, int]:
+        """Records between this member's position and the end, per owned partition."""
+        owned = self._consumer.assignment()
+        lags = {}
+        for tp in self._consumer.position(owned):
+            _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                lags[(tp.topic, tp.partition)] = max(high - tp.offset, 0)
+        return lags
+
+    def close(self) -> None:
+        """Leave the group (without committing: commits are explicit)."""
+        self._consumer.close()
+
+    def _assigned(self, _consumer: Any, partitions: list[TopicPartition]) -> None:  # noqa: ANN401 - librdkafka's callback signature
+        self._on_assign([(tp.topic, tp.partition) for tp in partitions])
+
+    def _revoked(self, _consumer: Any, partitions: list[TopicPartition]) -> None:  # noqa: ANN401 - librdkafka's callback signature
+        self._on_revoke([(tp.topic, tp.partition) for tp in partitions])
+
+
+def _record(msg: Message[bytes, bytes]) -> SourceRecord:
+    kind, timestamp = msg.timestamp()
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    if topic is None or partition is None or offset is None:
+        raise FatalError("librdkafka returned a record without topic, partition or offset")
+    headers = msg.headers() or []
+    return SourceRecord(
+        position=Position(topic, partition, offset),
+        key=msg.key(),
+        value=msg.value(),
+        headers=tuple((name, _bytes(value)) for name, value in _header_items(headers)),
+        timestamp_ms=None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
+    )
+
+
+def _header_items(
+    headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]],
+) -> list[tuple[str, str | bytes | None]]:
+    return list(headers.items()) if isinstance(headers, dict) else headers
+
+
+def _bytes(value: str | bytes | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _tps(partitions: Iterable[TP]) -> list[TopicPartition]:
+    return [TopicPartition(topic, part) for topic, part in partitions]
