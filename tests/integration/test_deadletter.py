@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka import Consumer, Producer
-from connector.errors import DeadLetterUnavailableError, RetriableError
-from devstack import free_port
 
 from connector.deadletter import DeadLetter, Failure, Stage, producer_config
+from connector.errors import DeadLetterUnavailableError, RetriableError
 from connector.records import Position, SourceRecord
+from devstack import free_port
 
 
 def poison(offset: int) -> Failure:

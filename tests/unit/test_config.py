@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from connector.errors import ConfigError
 
 from connector.config import AuthFlow, OnDelete, load_config
+from connector.errors import ConfigError
 
 VALID = """
 kafka:
