@@ -1,4 +1,4 @@
-"""Session-wide real dependencies: an Apache Kafka broker, started once or given.
+"""Session-wide real dependencies: an Apache Kafka broker and the Salesforce emulator.
 
 Set SFSINK_TEST_BOOTSTRAP=host:port to run against a broker you already have; otherwise
 the session starts a private one on free ports under pytest's temporary directory. A
@@ -13,7 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
+
 from devstack import KafkaBroker, free_port
+from emulator.org import Settings
+from emulator.schema import default_path
+from emulator.server import EmulatorServer, Listen
+from tests.support.emulator import EmulatorAdmin, EmulatorHandle
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +68,26 @@ def topic_factory(kafka_admin: AdminClient) -> Iterator[object]:
 def topic(topic_factory) -> str:
     """A fresh single-partition topic for this test alone."""
     return topic_factory()
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """A Salesforce emulator serving HTTPS on 127.0.0.1, in a thread, for the whole session.
+
+    Tests share it: call `emulator.admin.reset()` first when a test needs an empty org.
+    """
+    home = tmp_path_factory.mktemp("emulator")
+    settings = Settings(db=home / "org.db", objects=default_path())
+    server = EmulatorServer(settings, Listen(host="127.0.0.1", port=0))
+    server.start()
+    assert server.tls is not None
+    try:
+        yield EmulatorHandle(
+            base_url=server.base_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            ca_path=server.tls.ca,
+            admin=EmulatorAdmin(server.base_url, server.tls.ca),
+        )
+    finally:
+        server.stop()
