@@ -5,6 +5,7 @@
     ├── RetriableError                    try again later; nothing is lost or final
     │   └── DeadLetterUnavailableError    the dead-letter topic did not acknowledge
     ├── RecordError                       this record cannot be written: dead-letter it
+    │   └── MappingError                  no route, no key, or a value of the wrong type
     └── FatalError                        stop the process; offsets stay where they are
 
 Errors carry evidence (codes, field names, job ids, positions), never a secret.
@@ -31,6 +32,14 @@ class DeadLetterUnavailableError(RetriableError):
 
 class RecordError(SfsinkError):
     """One record cannot be written; it goes to the dead-letter topic with this reason."""
+
+
+class MappingError(RecordError):
+    """An event that cannot become a row; `reason` is a fixed category for metrics."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class FatalError(SfsinkError):
