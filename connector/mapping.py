@@ -89,7 +89,9 @@ def _fields(route: Route, values: Mapping[str, object]) -> dict[str, str]:
             continue
         kind = route.coerce.get(column)
         try:
-            fields[column] = NULL if value is None else coerce(value, kind)
+            # An empty cell means "leave unchanged" to the Bulk API, and Salesforce stores
+            # an empty text as null anyway: so an empty source value clears the field.
+            fields[column] = NULL if value is None or value == "" else coerce(value, kind)
         except (ValueError, TypeError) as exc:
             raise MappingError("bad_value", f"field {name!r} → {column}: {exc}") from None
     fields.update(route.constants)

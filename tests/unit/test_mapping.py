@@ -38,12 +38,13 @@ def event(
 
 
 def test_mapped_fields_are_renamed_dropped_and_nulls_kept() -> None:
-    """Mapped names are used, null-mapped and unmapped fields dropped, None becomes #N/A."""
-    row = mapper(fields={"first": "FirstName", "secret": None, "phone": "Phone"}).to_row(
-        event({"first": "Ada", "secret": "x", "phone": None, "other": 1}, key={"id": 42})
+    """Mapped names are used, null-mapped and unmapped fields dropped, None and "" clear."""
+    m = mapper(fields={"first": "FirstName", "secret": None, "phone": "Phone", "t": "Title"})
+    row = m.to_row(
+        event({"first": "Ada", "secret": "x", "phone": None, "t": "", "other": 1}, key={"id": 42})
     )
     assert row is not None
-    assert dict(row.fields) == {"FirstName": "Ada", "Phone": NULL, "Ext__c": "42"}
+    assert dict(row.fields) == {"FirstName": "Ada", "Phone": NULL, "Title": NULL, "Ext__c": "42"}
     assert row.lane.action is Action.UPSERT
     assert row.external_id == "42"
     assert row.positions == (Position("acc", 0, 7),)
