@@ -43,12 +43,18 @@ class Plan:
     lock_fraction: float = 0.0
 
 
-def apply(store: Store, plan: Plan, rows: list[Row], rng: random.Random) -> int:
-    """Apply the rows in one transaction; return how many lock failures were injected."""
+def apply(
+    store: Store, plan: Plan, rows: list[Row], rng: random.Random, *, write: bool = True
+) -> int:
+    """Apply the rows in one transaction; return how many lock failures were injected.
+
+    With write=False every check runs and nothing is written: sObject Collections with
+    allOrNone use it to learn whether the whole request would succeed.
+    """
     live = [r for r in rows if r.error is None]
     with store.transaction() as db:
         if plan.operation in {"delete", "hardDelete"}:
-            _delete(db, store, plan, live)
+            _delete(db, store, plan, live, write=write)
         else:
             _targets(store, plan, live)
             live = [r for r in live if r.error is None]
@@ -57,7 +63,7 @@ def apply(store: Store, plan: Plan, rows: list[Row], rng: random.Random) -> int:
             _check_fields(plan, live)
             _check_unique(store, plan, [r for r in live if r.error is None])
         retries = _inject_locks(plan, rows, rng)
-        if plan.operation not in {"delete", "hardDelete"}:
+        if write and plan.operation not in {"delete", "hardDelete"}:
             _write(db, plan.obj, [r for r in rows if r.error is None and r.record_id])
     return retries
 
@@ -217,7 +223,9 @@ def _write(db: sqlite3.Connection, obj: ObjectDef, rows: list[Row]) -> None:
         update_many(db, obj, [*changed, "LastModifiedDate", "SystemModstamp"], updates)
 
 
-def _delete(db: sqlite3.Connection, store: Store, plan: Plan, rows: list[Row]) -> None:
+def _delete(
+    db: sqlite3.Connection, store: Store, plan: Plan, rows: list[Row], *, write: bool
+) -> None:
     wanted = [r for r in rows if _row_id(plan, r) is not None]
     found = store.existing(plan.obj, [str(r.values["Id"]) for r in wanted])
     gone: set[str] = set()
@@ -232,4 +240,5 @@ def _delete(db: sqlite3.Connection, store: Store, plan: Plan, rows: list[Row]) -
             row.record_id = record_id
             gone.add(record_id)
     hard = plan.operation == "hardDelete"
-    delete_many(db, plan.obj, sorted(gone), hard=hard, stamp=now_stamp())
+    if write:
+        delete_many(db, plan.obj, sorted(gone), hard=hard, stamp=now_stamp())

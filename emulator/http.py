@@ -39,6 +39,7 @@ class Call:
 
     org: Org
     method: str
+    path: str
     version: str
     params: Mapping[str, str]
     query: Mapping[str, str]
@@ -129,6 +130,7 @@ def api(endpoint_class: str, handler: Handler) -> Endpoint:
         call = Call(
             org=org,
             method=request.method,
+            path=request.url.path,
             version=str(request.path_params.get("version", "")),
             params={k: str(v) for k, v in request.path_params.items()},
             query=dict(request.query_params),

@@ -6,6 +6,7 @@ several emulators (one per test session, say) can run in one process.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -61,12 +62,17 @@ class Org:
         self.limits = Limits(settings.daily_api_cap)
         self.faults = FaultState()
         self.worker: JobQueue = _Unstarted()
+        # REST query cursors by id (see rest_query); values are rest_query.Cursor.
+        self.cursors: dict[str, object] = {}
+        self.cursor_lock = threading.Lock()
 
     def reset(self) -> None:
         """Back to an empty, healthy org: no records, jobs, sessions, usage or faults."""
         self.jobs.clear()
         self.store.reset()
         self.sessions.clear()
+        with self.cursor_lock:
+            self.cursors.clear()
         self.limits.reset()
         self.faults.set(type(self.faults.current)())
 
