@@ -28,6 +28,9 @@ _OWNED = {"enable.auto.commit": False, "enable.auto.offset.store": False}
 _DEFAULTS = {
     "partition.assignment.strategy": "cooperative-sticky",
     "auto.offset.reset": "earliest",
+    # librdkafka prefetches up to 64 MiB per consumer by default; the memory bound
+    # would mean little with that much held outside it.
+    "queued.max.messages.kbytes": 16384,
 }
 
 
@@ -39,18 +42,18 @@ def consumer_config(settings: Mapping[str, object]) -> dict[str, object]:
 class Source:
     """One consumer in the group; rebalance callbacks run inside `poll`, on its thread."""
 
-    def __init__(
-        self,
-        settings: Mapping[str, object],
-        topics: Iterable[str],
-        on_assign: RebalanceCallback,
-        on_revoke: RebalanceCallback,
-    ) -> None:
+    def __init__(self, settings: Mapping[str, object], topics: Iterable[str]) -> None:
         self._consumer = Consumer(consumer_config(settings))
+        self._topics = list(topics)
+        self._on_assign: RebalanceCallback = _ignore
+        self._on_revoke: RebalanceCallback = _ignore
+
+    def subscribe(self, on_assign: RebalanceCallback, on_revoke: RebalanceCallback) -> None:
+        """Join the group; the callbacks run inside `poll` when partitions move."""
         self._on_assign = on_assign
         self._on_revoke = on_revoke
         self._consumer.subscribe(
-            list(topics),
+            self._topics,
             on_assign=self._assigned,
             on_revoke=self._revoked,
             on_lost=self._revoked,
@@ -135,6 +138,10 @@ def _header_items(
 
 def _bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
+
+
+def _ignore(_partitions: list[TP]) -> None:
+    """Until the pipeline subscribes, nothing listens to rebalances."""
 
 
 def _tps(partitions: Iterable[TP]) -> list[TopicPartition]:

@@ -31,12 +31,8 @@ class Member:
     def __init__(self, bootstrap: str, topic: str, group: str) -> None:
         self.assigned: list[tuple[str, int]] = []
         self.revoked: list[tuple[str, int]] = []
-        self.source = Source(
-            {"bootstrap.servers": bootstrap, "group.id": group},
-            [topic],
-            on_assign=self.assigned.extend,
-            on_revoke=self.revoked.extend,
-        )
+        self.source = Source({"bootstrap.servers": bootstrap, "group.id": group}, [topic])
+        self.source.subscribe(on_assign=self.assigned.extend, on_revoke=self.revoked.extend)
 
     def take(self, count: int, rounds: int = 60) -> list[SourceRecord]:
         """Poll until `count` records came (or the rounds run out)."""

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from connector.offsets import OffsetTracker
-from connector.records import Position
+from connector.records import Position, SourceRecord
 
 
 def positions(topic: str, partition: int, offsets: range) -> list[Position]:
@@ -15,10 +15,18 @@ def positions(topic: str, partition: int, offsets: range) -> list[Position]:
     return [Position(topic, partition, o) for o in offsets]
 
 
+def records(topic: str, partition: int, offsets: range) -> list[SourceRecord]:
+    """Records at consecutive offsets, each stamped 1000 + offset ms."""
+    return [
+        SourceRecord(p, None, None, (), 1000 + p.offset)
+        for p in positions(topic, partition, offsets)
+    ]
+
+
 def test_nothing_is_committable_until_the_first_record_is_final() -> None:
     """Later records being final does not move the watermark past an unfinished one."""
     tracker = OffsetTracker()
-    tracker.track(positions("t", 0, range(10, 15)))
+    tracker.track(records("t", 0, range(10, 15)))
     tracker.mark_final(positions("t", 0, range(11, 15)))
     assert tracker.committable() == {}
     tracker.mark_final([Position("t", 0, 10)])
@@ -28,7 +36,7 @@ def test_nothing_is_committable_until_the_first_record_is_final() -> None:
 def test_watermark_stops_at_the_first_pending_record() -> None:
     """The committable offset is the first offset that is not yet final."""
     tracker = OffsetTracker()
-    tracker.track(positions("t", 0, range(5)))
+    tracker.track(records("t", 0, range(5)))
     tracker.mark_final([Position("t", 0, o) for o in (0, 1, 3)])
     assert tracker.committable() == {("t", 0): 2}
     assert tracker.pending_count() == 3
@@ -37,7 +45,7 @@ def test_watermark_stops_at_the_first_pending_record() -> None:
 def test_partitions_are_independent() -> None:
     """One partition's pending record does not hold back another's commit."""
     tracker = OffsetTracker()
-    tracker.track(positions("t", 0, range(3)) + positions("t", 1, range(3)))
+    tracker.track(records("t", 0, range(3)) + records("t", 1, range(3)))
     tracker.mark_final(positions("t", 1, range(3)))
     assert tracker.committable() == {("t", 1): 3}
 
@@ -45,12 +53,12 @@ def test_partitions_are_independent() -> None:
 def test_a_commit_is_offered_once() -> None:
     """After a commit is recorded, the same offset is not offered again."""
     tracker = OffsetTracker()
-    tracker.track(positions("t", 0, range(3)))
+    tracker.track(records("t", 0, range(3)))
     tracker.mark_final(positions("t", 0, range(3)))
     offsets = tracker.committable()
-    tracker.committed(offsets)
+    assert tracker.committed(offsets) == [1000, 1001, 1002]
     assert tracker.committable() == {}
-    tracker.track([Position("t", 0, 3)])
+    tracker.track(records("t", 0, range(3, 4)))
     tracker.mark_final([Position("t", 0, 3)])
     assert tracker.committable() == {("t", 0): 4}
 
@@ -58,7 +66,7 @@ def test_a_commit_is_offered_once() -> None:
 def test_forgotten_partitions_ignore_late_outcomes() -> None:
     """A revoked partition is dropped; outcomes arriving later do not resurrect it."""
     tracker = OffsetTracker()
-    tracker.track(positions("t", 0, range(3)))
+    tracker.track(records("t", 0, range(3)))
     tracker.forget([("t", 0)])
     tracker.mark_final(positions("t", 0, range(3)))
     assert tracker.committable() == {}
@@ -68,16 +76,16 @@ def test_forgotten_partitions_ignore_late_outcomes() -> None:
 def test_out_of_order_tracking_is_refused() -> None:
     """Tracking an offset at or below the last tracked one is a bug, reported loudly."""
     tracker = OffsetTracker()
-    tracker.track([Position("t", 0, 5)])
+    tracker.track(records("t", 0, range(5, 6)))
     with pytest.raises(ValueError, match="not after"):
-        tracker.track([Position("t", 0, 5)])
+        tracker.track(records("t", 0, range(5, 6)))
 
 
 def test_random_completion_order_commits_exactly_the_final_prefix() -> None:
     """Whatever order outcomes arrive in, the watermark equals the final prefix."""
     rng = random.Random(7)
     tracker = OffsetTracker()
-    tracker.track(positions("t", 0, range(1000)))
+    tracker.track(records("t", 0, range(1000)))
     order = list(range(1000))
     rng.shuffle(order)
     done: set[int] = set()
