@@ -1,4 +1,4 @@
-"""REST record CRUD, upsert by external id, describe, limits and Collections via simple-salesforce."""
+"""REST records, upsert by external id, describe, limits and Collections, via simple-salesforce."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def test_limits_report_daily_allocations(sf):
 
 
 def test_collections_create_update_upsert_delete(http, org: EmulatorHandle):
-    """sObject Collections answer 200 with one result per record, in request order."""
+    """Collections calls answer 200 with one result per record, in request order."""
     created = http(
         "POST",
         "/composite/sobjects",
