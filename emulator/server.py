@@ -55,7 +55,8 @@ class EmulatorServer:
     @property
     def port(self) -> int:
         """The bound port (useful when asked for port 0)."""
-        sockets = [s for server in self.server.servers for s in server.sockets]
+        servers = getattr(self.server, "servers", [])  # set once uvicorn has bound
+        sockets = [s for server in servers for s in server.sockets]
         return int(sockets[0].getsockname()[1]) if sockets else self.listen.port
 
     @property
