@@ -3,7 +3,8 @@
     SfsinkError
     ├── ConfigError (ValueError)          fix the configuration; sfsink refuses to start
     ├── RetriableError                    try again later; nothing is lost or final
-    │   └── DeadLetterUnavailableError    the dead-letter topic did not acknowledge
+    │   ├── DeadLetterUnavailableError    the dead-letter topic did not acknowledge
+    │   └── SalesforceBusyError           Salesforce asked us to slow down: wait retry_after
     ├── RecordError                       this record cannot be written: dead-letter it
     │   └── MappingError                  no route, no key, or a value of the wrong type
     └── FatalError                        stop the process; offsets stay where they are
@@ -28,6 +29,14 @@ class RetriableError(SfsinkError):
 
 class DeadLetterUnavailableError(RetriableError):
     """Kafka did not acknowledge every dead letter; none of them may count as final."""
+
+
+class SalesforceBusyError(RetriableError):
+    """Salesforce said "slow down" (a limit near its cap): wait `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RecordError(SfsinkError):

@@ -46,6 +46,10 @@ class Mapper:
             Lane(route.sobject, Action.UPSERT), external_id, fields, (event.record,), group=group
         )
 
+    def sobject_for(self, topic: str) -> str:
+        """The object a routed topic writes to."""
+        return self._route(topic).sobject
+
     def _route(self, topic: str) -> Route:
         if topic not in self._routes:
             self._routes[topic] = self._config.route_for(topic)

@@ -1,0 +1,164 @@
+"""Every Prometheus metric of sfsink, created on an injected registry (no globals).
+
+Labels are bounded: topic, partition, object, operation, outcome, reason, endpoint class,
+error code. A record key, a job id or a free-text message is never a label.
+
+The accounting identity the dashboards and alerts rely on, at every scrape:
+    consumed = applied + superseded + dead_lettered + released + pending
+where `released` counts records of revoked partitions handed back to the group
+unfinished (the new owner replays them) and `pending` is a gauge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000)
+_BYTE_BUCKETS = tuple(2**n for n in range(10, 28, 2))
+_SECOND_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The metric objects; stages are handed this and update what they own."""
+
+    records_consumed: Counter
+    records_applied: Counter
+    records_superseded: Counter
+    records_dead_lettered: Counter
+    records_released: Counter
+    records_pending: Gauge
+    record_errors: Counter
+    bulk_jobs: Counter
+    salesforce_requests: Counter
+    retries: Counter
+    batch_records: Histogram
+    batch_bytes: Histogram
+    job_duration: Histogram
+    freshness: Histogram
+    buffered_records: Gauge
+    buffered_bytes: Gauge
+    jobs_in_flight: Gauge
+    consumer_lag: Gauge
+    paused_partitions: Gauge
+    api_requests_used: Gauge
+    api_requests_max: Gauge
+    bulk_batches_remaining: Gauge
+    last_poll: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> Metrics:
+        """Register every metric on `registry` (a fresh one per test)."""
+        r = registry
+        return cls(
+            records_consumed=Counter(
+                "sfsink_records_consumed", "Kafka records consumed", ["topic"], registry=r
+            ),
+            records_applied=Counter(
+                "sfsink_records_applied",
+                "Records whose write Salesforce confirmed (operation=ignore: deletes a route "
+                "ignores)",
+                ["object", "operation"],
+                registry=r,
+            ),
+            records_superseded=Counter(
+                "sfsink_records_superseded",
+                "Records merged into a later event of their key and settled with it",
+                ["object"],
+                registry=r,
+            ),
+            records_dead_lettered=Counter(
+                "sfsink_records_dead_lettered",
+                "Records acknowledged by the dead-letter topic",
+                ["reason"],
+                registry=r,
+            ),
+            records_released=Counter(
+                "sfsink_records_released",
+                "Unfinished records of revoked partitions, left for their new owner",
+                registry=r,
+            ),
+            records_pending=Gauge(
+                "sfsink_records_pending", "Records consumed and not yet final", registry=r
+            ),
+            record_errors=Counter(
+                "sfsink_record_errors",
+                "Row errors Salesforce returned, by status code",
+                ["object", "code"],
+                registry=r,
+            ),
+            bulk_jobs=Counter(
+                "sfsink_bulk_jobs",
+                "Bulk API jobs by final state",
+                ["object", "operation", "state"],
+                registry=r,
+            ),
+            salesforce_requests=Counter(
+                "sfsink_salesforce_requests",
+                "Salesforce API calls by endpoint class and HTTP status",
+                ["endpoint", "status"],
+                registry=r,
+            ),
+            retries=Counter("sfsink_retries", "Retries by reason", ["reason"], registry=r),
+            batch_records=Histogram(
+                "sfsink_batch_records", "Rows per Bulk job", buckets=_SIZE_BUCKETS, registry=r
+            ),
+            batch_bytes=Histogram(
+                "sfsink_batch_bytes",
+                "Bytes per Bulk job upload",
+                unit="bytes",
+                buckets=_BYTE_BUCKETS,
+                registry=r,
+            ),
+            job_duration=Histogram(
+                "sfsink_job_duration_seconds",
+                "Bulk job time by phase (upload, queue, processing)",
+                ["phase"],
+                buckets=_SECOND_BUCKETS,
+                registry=r,
+            ),
+            freshness=Histogram(
+                "sfsink_freshness_seconds",
+                "From a record's Kafka timestamp to the commit of its outcome",
+                buckets=_SECOND_BUCKETS,
+                registry=r,
+            ),
+            buffered_records=Gauge(
+                "sfsink_buffered_records", "Rows buffered, not yet in a job", registry=r
+            ),
+            buffered_bytes=Gauge(
+                "sfsink_buffered_bytes",
+                "Bytes held for buffered and in-flight rows",
+                registry=r,
+            ),
+            jobs_in_flight=Gauge("sfsink_jobs_in_flight", "Bulk jobs running", registry=r),
+            consumer_lag=Gauge(
+                "sfsink_consumer_lag",
+                "Records between the consumer's position and the partition's end",
+                ["topic", "partition"],
+                registry=r,
+            ),
+            paused_partitions=Gauge(
+                "sfsink_paused_partitions", "Partitions paused by backpressure", registry=r
+            ),
+            api_requests_used=Gauge(
+                "sfsink_api_requests_used",
+                "Daily API requests used by the org (Sforce-Limit-Info)",
+                registry=r,
+            ),
+            api_requests_max=Gauge(
+                "sfsink_api_requests_max", "The org's daily API request cap", registry=r
+            ),
+            bulk_batches_remaining=Gauge(
+                "sfsink_bulk_batches_remaining",
+                "DailyBulkApiBatches remaining in the rolling 24 hours (/limits)",
+                registry=r,
+            ),
+            last_poll=Gauge(
+                "sfsink_last_poll_timestamp_seconds",
+                "When the loop last polled Kafka (unix time)",
+                registry=r,
+            ),
+        )

@@ -1,0 +1,347 @@
+"""The one loop that wires the stages; it alone handles retries, backpressure, rebalances.
+
+Lifecycle (as Kafka Connect's SinkTask documents its own):
+
+1. `run` waits for ingest jobs a previous process left running on the routed objects, so
+   an old job can never land after a newer one, then subscribes.
+2. Each turn: settle finished jobs, poll Kafka, decode and map each record, buffer its
+   row, pause or resume partitions around the memory bound, start the batches that are
+   due (up to the in-flight limit, on a thread pool), and commit the offsets that are
+   final. Dead letters are acknowledged by Kafka before their offsets count as final.
+3. A retriable row error goes back to the Batcher with its attempt count and a backoff;
+   past the attempt limit it is dead-lettered. A job that fails as a whole for a
+   transient reason (an outage, a busy org) goes back without spending attempts, and
+   new jobs wait out the backoff: outages delay, they never dead-letter.
+4. On revocation, everything buffered is flushed and in-flight work is awaited until
+   one deadline, final offsets of the revoked partitions are committed, and the rest is
+   released to the next owner. On stop, the same happens for every partition.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from connector.batch import Batch, Batcher
+from connector.deadletter import Failure, Stage
+from connector.errors import (
+    DeadLetterUnavailableError,
+    RecordError,
+    RetriableError,
+    SalesforceBusyError,
+)
+from connector.flush import BatchOutcome, RowFailure
+from connector.mapping import Mapper
+from connector.metrics import Metrics
+from connector.offsets import OffsetTracker
+from connector.records import ChangeEvent, SourceRecord
+
+log = logging.getLogger(__name__)
+TP = tuple[str, int]
+
+
+class Source(Protocol):
+    """What the loop needs of the Kafka consumer (connector.source.Source)."""
+
+    def subscribe(
+        self, on_assign: Callable[[list[TP]], None], on_revoke: Callable[[list[TP]], None]
+    ) -> None: ...
+    def poll(self, timeout: float, max_records: int) -> list[SourceRecord]: ...
+    def pause(self, partitions: Iterable[TP]) -> None: ...
+    def resume(self, partitions: Iterable[TP]) -> None: ...
+    def commit(self, offsets: dict[TP, int]) -> None: ...
+    def assignment(self) -> list[TP]: ...
+    def close(self) -> None: ...
+
+
+class Decoder(Protocol):
+    """Bytes to a ChangeEvent, or a RecordError saying why not."""
+
+    def decode(self, record: SourceRecord) -> ChangeEvent: ...
+
+
+class Runner(Protocol):
+    """Runs one batch as Bulk jobs (connector.flush.JobRunner)."""
+
+    def await_leftover_jobs(self, deadline: float) -> None: ...
+    def run(self, batch: Batch) -> BatchOutcome: ...
+
+
+class DeadLetterSink(Protocol):
+    """Sends failures and returns once Kafka has them (connector.deadletter.DeadLetter)."""
+
+    def send(self, failures: Sequence[Failure], timeout: float = 30.0) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoopSettings:
+    """The loop's own bounds."""
+
+    max_buffered_bytes: int
+    max_in_flight: int
+    retry_attempts: int
+    retry_backoff: float
+    drain_timeout: float = 60.0
+    poll_records: int = 5_000
+    max_backoff: float = 300.0
+
+
+class Pipeline:
+    """Source → decode → map → batch → flush → dead letters → offsets, in one thread."""
+
+    def __init__(  # noqa: PLR0913 - the stages are the pipeline's parts, each injected
+        self,
+        *,
+        source: Source,
+        decoder: Decoder,
+        mapper: Mapper,
+        batcher: Batcher,
+        runner: Runner,
+        dead_letter: DeadLetterSink,
+        metrics: Metrics,
+        settings: LoopSettings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._decoder = decoder
+        self._mapper = mapper
+        self._batcher = batcher
+        self._runner = runner
+        self._dead_letter = dead_letter
+        self._metrics = metrics
+        self._settings = settings
+        self._clock = clock
+        self._tracker = OffsetTracker()
+        self._pool = ThreadPoolExecutor(settings.max_in_flight, thread_name_prefix="bulk-job")
+        self._in_flight: dict[Future[BatchOutcome], Batch] = {}
+        self._undelivered: list[Failure] = []
+        self._paused: set[TP] = set()
+        self._hold_until = 0.0
+        self._outage_backoff = 0.0
+
+    def run(self, stopping: Callable[[], bool]) -> None:
+        """Consume and write until `stopping()` says so, then drain and commit."""
+        self._runner.await_leftover_jobs(self._clock() + self._settings.drain_timeout)
+        self._source.subscribe(self._on_assign, self._on_revoke)
+        try:
+            while not stopping():
+                self.step()
+            self._drain(self._clock() + self._settings.drain_timeout)
+            self._commit()
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._source.close()
+
+    def step(self) -> None:
+        """One turn of the loop."""
+        self._settle_finished()
+        self._send_dead_letters([])
+        timeout = 0.1 if self._in_flight else self._poll_timeout()
+        records = self._source.poll(timeout, self._settings.poll_records)
+        self._metrics.last_poll.set_to_current_time()
+        self._ingest(records)
+        self._apply_backpressure()
+        self._launch(drain=False)
+        self._commit()
+        self._update_gauges()
+
+    def _poll_timeout(self) -> float:
+        deadline = self._batcher.next_deadline()
+        if deadline is None:
+            return 1.0
+        return min(max(deadline - self._clock(), 0.0), 1.0)
+
+    def _ingest(self, records: list[SourceRecord]) -> None:
+        if not records:
+            return
+        self._tracker.track(records)
+        now = self._clock()
+        failures: list[Failure] = []
+        final: list[SourceRecord] = []
+        for record in records:
+            self._metrics.records_consumed.labels(record.position.topic).inc()
+            try:
+                row = self._mapper.to_row(self._decoder.decode(record))
+            except RecordError as exc:
+                failures.append(_record_failure(record, exc))
+                continue
+            if row is None:
+                final.append(record)
+            else:
+                self._batcher.add(row, now)
+        for record in final:
+            sobject = self._mapper.sobject_for(record.position.topic)
+            self._metrics.records_applied.labels(sobject, "ignore").inc()
+        self._tracker.mark_final(record.position for record in final)
+        self._send_dead_letters(failures)
+
+    def _apply_backpressure(self) -> None:
+        held = self._batcher.buffered_bytes
+        limit = self._settings.max_buffered_bytes
+        if held >= limit:
+            to_pause = set(self._source.assignment()) - self._paused
+            if to_pause:
+                self._source.pause(to_pause)
+                self._paused |= to_pause
+                log.info("paused %d partitions: %d bytes buffered", len(to_pause), held)
+        elif self._paused and held < limit // 2:
+            self._source.resume(self._paused)
+            log.info("resumed %d partitions: %d bytes buffered", len(self._paused), held)
+            self._paused.clear()
+
+    def _launch(self, *, drain: bool) -> None:
+        now = self._clock()
+        room = self._settings.max_in_flight - len(self._in_flight)
+        if room <= 0 or now < self._hold_until:
+            return
+        for batch in self._batcher.due(now, limit=room, drain=drain):
+            self._metrics.batch_records.observe(len(batch.rows))
+            self._metrics.batch_bytes.observe(batch.byte_size)
+            self._in_flight[self._pool.submit(self._runner.run, batch)] = batch
+
+    def _settle_finished(self) -> None:
+        for future in [f for f in self._in_flight if f.done()]:
+            self._settle(future, self._in_flight.pop(future))
+
+    def _settle(self, future: Future[BatchOutcome], batch: Batch) -> None:
+        now = self._clock()
+        try:
+            outcome = future.result()
+        except SalesforceBusyError as exc:
+            self._back_off(batch, now + exc.retry_after, "busy")
+            return
+        except RetriableError as exc:
+            self._outage_backoff = min(
+                max(self._outage_backoff * 2, self._settings.retry_backoff),
+                self._settings.max_backoff,
+            )
+            log.warning(
+                "job for %s failed (%s); retrying in %.0fs", batch.lane, exc, self._outage_backoff
+            )
+            self._back_off(batch, now + self._outage_backoff, "outage")
+            return
+        self._outage_backoff = 0.0
+        self._apply_outcome(outcome, now)
+        self._batcher.done(batch)
+
+    def _back_off(self, batch: Batch, until: float, reason: str) -> None:
+        """Give a whole batch back without spending its rows' attempts."""
+        self._metrics.retries.labels(reason).inc(len(batch.rows))
+        self._hold_until = max(self._hold_until, until)
+        self._batcher.requeue(batch.rows, not_before=until)
+        self._batcher.done(batch)
+
+    def _apply_outcome(self, outcome: BatchOutcome, now: float) -> None:
+        for row in outcome.applied:
+            self._metrics.records_applied.labels(row.lane.sobject, row.lane.action.value).inc()
+            self._metrics.records_superseded.labels(row.lane.sobject).inc(len(row.sources) - 1)
+        self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
+        retry: list[RowFailure] = []
+        exhausted: list[RowFailure] = []
+        for failure in outcome.retry:
+            (retry if failure.row.attempt < self._settings.retry_attempts else exhausted).append(
+                failure
+            )
+        for failure in retry:
+            self._metrics.retries.labels(failure.code).inc()
+            delay = self._settings.retry_backoff * 2**failure.row.attempt
+            row = replace(failure.row, attempt=failure.row.attempt + 1)
+            self._batcher.requeue([row], not_before=now + min(delay, self._settings.max_backoff))
+        dead = [*outcome.dead, *(replace(f, reason="retries_exhausted") for f in exhausted)]
+        self._send_dead_letters([f for failure in dead for f in _row_failures(failure)])
+
+    def _send_dead_letters(self, failures: list[Failure]) -> None:
+        """Send these and any earlier ones Kafka did not take; only acked ones are final."""
+        pending = self._undelivered + failures
+        if not pending:
+            return
+        try:
+            self._dead_letter.send(pending)
+        except DeadLetterUnavailableError as exc:
+            log.warning("%s; will try again", exc)
+            self._undelivered = pending
+            return
+        self._undelivered = []
+        for failure in pending:
+            self._metrics.records_dead_lettered.labels(failure.reason).inc()
+        self._tracker.mark_final(f.record.position for f in pending)
+
+    def _commit(self) -> None:
+        offsets = self._tracker.committable()
+        if not offsets:
+            return
+        self._source.commit(offsets)
+        now_ms = time.time() * 1000
+        for timestamp in self._tracker.committed(offsets):
+            if timestamp is not None:
+                self._metrics.freshness.observe(max(now_ms - timestamp, 0) / 1000)
+
+    def _drain(self, deadline: float) -> None:
+        """Flush everything buffered and wait for every job, until the deadline."""
+        while self._clock() < deadline:
+            self._settle_finished()
+            self._send_dead_letters([])
+            self._launch(drain=True)
+            if not self._in_flight and not self._batcher.buffered_rows:
+                return
+            if self._in_flight:
+                wait(self._in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
+            else:
+                time.sleep(min(0.1, max(self._hold_until - self._clock(), 0.0)))
+        log.warning("drain deadline passed with %d jobs in flight", len(self._in_flight))
+
+    def _on_assign(self, partitions: list[TP]) -> None:
+        log.info("assigned %s", partitions)
+        if self._paused:
+            self._source.pause(partitions)
+            self._paused |= set(partitions)
+
+    def _on_revoke(self, partitions: list[TP]) -> None:
+        log.info("revoked %s: finishing their work", partitions)
+        self._drain(self._clock() + self._settings.drain_timeout)
+        revoked = set(partitions)
+        offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
+        self._source.commit(offsets)
+        self._tracker.committed(offsets)
+        self._metrics.records_released.inc(self._tracker.forget(revoked))
+        self._batcher.forget(revoked)
+        self._paused -= revoked
+
+    def _update_gauges(self) -> None:
+        self._metrics.records_pending.set(self._tracker.pending_count())
+        self._metrics.buffered_records.set(self._batcher.buffered_rows)
+        self._metrics.buffered_bytes.set(self._batcher.buffered_bytes)
+        self._metrics.jobs_in_flight.set(len(self._in_flight))
+        self._metrics.paused_partitions.set(len(self._paused))
+
+
+def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:
+    stage = getattr(exc, "stage", Stage.VALUE_CONVERTER)
+    return Failure(
+        record=record,
+        stage=stage,
+        executing_class=type(exc).__module__,
+        reason=getattr(exc, "reason", "undecodable"),
+        error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
+        message=str(exc),
+    )
+
+
+def _row_failures(failure: RowFailure) -> list[Failure]:
+    return [
+        Failure(
+            record=source,
+            stage=Stage.TASK_PUT,
+            executing_class="connector.flush.JobRunner",
+            reason=failure.reason,
+            error_class="connector.errors.RowRejectedError",
+            message=f"{failure.code}: {failure.message}",
+            attempts=failure.row.attempt + 1,
+            salesforce=failure.salesforce(),
+        )
+        for source in failure.row.sources
+    ]
