@@ -92,7 +92,7 @@ class IngestRun:
         with self.org.jobs.lock:
             if self.job.state == State.ABORTED:
                 return State.ABORTED, None
-        if self.rows_done and (message := self.org.faults.take_job_failure()):
+        if message := self.org.faults.take_job_failure():
             return State.FAILED, message
         return None
 

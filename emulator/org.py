@@ -74,6 +74,7 @@ class Org:
         with self.cursor_lock:
             self.cursors.clear()
         self.limits.reset()
+        self.limits.daily_api_cap = self.settings.daily_api_cap
         self.faults.set(type(self.faults.current)())
 
     def close(self) -> None:

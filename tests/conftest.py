@@ -18,7 +18,7 @@ from devstack import KafkaBroker, free_port
 from emulator.org import Settings
 from emulator.schema import default_path
 from emulator.server import EmulatorServer, Listen
-from tests.support.emulator import EmulatorAdmin, EmulatorHandle
+from tests.support.emulator import EmulatorAdmin, EmulatorHandle, jwt_key_pair
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +77,10 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandl
     Tests share it: call `emulator.admin.reset()` first when a test needs an empty org.
     """
     home = tmp_path_factory.mktemp("emulator")
-    settings = Settings(db=home / "org.db", objects=default_path())
+    private_key, certificate = jwt_key_pair(home)
+    settings = Settings(
+        db=home / "org.db", objects=default_path(), jwt_public_key=certificate.read_bytes()
+    )
     server = EmulatorServer(settings, Listen(host="127.0.0.1", port=0))
     server.start()
     assert server.tls is not None
@@ -87,6 +90,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandl
             client_id=settings.client_id,
             client_secret=settings.client_secret,
             ca_path=server.tls.ca,
+            jwt_private_key=private_key,
             admin=EmulatorAdmin(server.base_url, server.tls.ca),
         )
     finally:
