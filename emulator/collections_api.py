@@ -50,7 +50,9 @@ def _records(call: Call) -> tuple[list[dict[str, object]], bool]:
         raise _Refused(
             api_error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON")
         ) from None
-    records = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise _Refused(api_error(400, "INVALID_FIELD", "records must be a list of records"))
+    records = body.get("records")
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise _Refused(api_error(400, "INVALID_FIELD", "records must be a list of records"))
     if len(records) > MAX_RECORDS:

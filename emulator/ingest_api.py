@@ -94,6 +94,9 @@ def delete(call: Call) -> Response:
             )
         if job.state == State.UPLOAD_COMPLETE:
             job.move(State.ABORTED)  # the queued run sees this and does nothing
+        running = job.running
+    if running:  # an aborted job whose worker is still letting go of its files
+        job.settled.wait(timeout=120)
     call.org.jobs.delete(job)
     return Response(status_code=204)
 

@@ -73,6 +73,10 @@ class Job:
     retries: int = 0
     processing_ms: int = 0
     error_message: str | None = None
+    # Set while the worker runs the job; `settled` fires when it lets go. An abort flips
+    # the state at once, but result files are complete only once the worker has settled.
+    running: bool = False
+    settled: threading.Event = field(default_factory=threading.Event)
 
     @property
     def upload_path(self) -> Path:

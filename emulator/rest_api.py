@@ -157,7 +157,12 @@ def _upsert(call: Call, obj: ObjectDef, fld: FieldDef, value: str) -> Response:
     row = _dml(call, Plan(call.org.schema, obj, "upsert", fld), row)
     if row.error:
         return _row_error(row)
-    result = {"id": row.record_id, "success": True, "errors": [], "created": row.created}
+    result: dict[str, object] = {
+        "id": row.record_id,
+        "success": True,
+        "errors": [],
+        "created": row.created,
+    }
     return sf_json(result, 201 if row.created else 200)
 
 

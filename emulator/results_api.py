@@ -32,7 +32,9 @@ def results(call: Call) -> Response:
     if name is None or job is None:
         return not_found()
     with call.org.jobs.lock:
-        state = job.state
+        state, running = job.state, job.running
+    if running:
+        job.settled.wait(timeout=120)
     if state not in TERMINAL:
         return api_error(400, "INVALIDJOBSTATE", f"Results are not available for a {state} Job")
     path = job.result_path(name)

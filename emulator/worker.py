@@ -72,7 +72,12 @@ class Worker:
             if job.state != State.UPLOAD_COMPLETE or self.stop.is_set():
                 return
             job.move(State.IN_PROGRESS)
-        if job.kind == "query":
-            run_query(self.org, job)
-        else:
-            IngestRun(self.org, job, self.stop).run()
+            job.running = True
+        try:
+            if job.kind == "query":
+                run_query(self.org, job)
+            else:
+                IngestRun(self.org, job, self.stop).run()
+        finally:
+            job.running = False
+            job.settled.set()
