@@ -1,4 +1,7 @@
-"""The local stack: a real Apache Kafka broker (KRaft, one node) run from Maven Central jars.
+"""The local stack: a Kafka broker from Maven Central jars, and the Salesforce emulator.
+
+The broker is a real Apache Kafka (KRaft, one node); the emulator is `sfsink-emulator`,
+serving HTTPS on 127.0.0.1 with a CA it creates on first start.
 
 Used two ways: `make up|down|status` calls the command line at the bottom, and the test
 suite imports `KafkaBroker` to start a private broker once per session. Every process is
@@ -13,9 +16,12 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +262,100 @@ def stop_pid(pid_file: Path, marker: str, timeout: float) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+@dataclass
+class Emulator:
+    """The Salesforce emulator process; its database, TLS files, log and pid live in `home`."""
+
+    home: Path
+    port: int
+    client_id: str = "sfsink-emulator"
+    client_secret: str = "sfsink-emulator-secret"  # noqa: S105 - the emulator's local default
+
+    @property
+    def url(self) -> str:
+        """The login and instance URL."""
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The local CA the emulator creates on first start; clients trust it."""
+        return self.home / "tls" / "ca.pem"
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the running emulator's pid is kept."""
+        return self.home / "emulator.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """The emulator's stdout and stderr."""
+        return self.home / "emulator.log"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the emulator in the background and wait until it answers over HTTPS."""
+        if port_in_use(self.port):
+            raise StackError(f"port {self.port} is taken; set SFSINK_EMULATOR_PORT")
+        self.home.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable, "-m", "emulator.cli", "--host", "127.0.0.1", "--port", str(self.port),
+            "--db", str(self.home / "org.db"),
+            "--client-id", self.client_id, "--client-secret", self.client_secret,
+        ]  # fmt: skip
+        with self.log_file.open("ab") as log:
+            proc = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + timeout
+        while not self.answers():
+            if proc.poll() is not None:
+                raise StackError(f"the emulator exited with {proc.returncode}; see {self.log_file}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StackError(f"the emulator did not answer within {timeout:.0f}s")
+            time.sleep(0.1)
+
+    def answers(self) -> bool:
+        """Whether GET /services/data succeeds over HTTPS, trusting our CA."""
+        if not self.ca_file.exists():
+            return False
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        try:
+            with urllib.request.urlopen(  # noqa: S310 - our own https URL
+                f"{self.url}/services/data", context=context, timeout=1
+            ) as response:
+                return bool(response.status == 200)  # noqa: PLR2004 - HTTP OK
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def pid(self) -> int | None:
+        """The pid of our emulator if it still runs, else None."""
+        return running_pid(self.pid_file, marker=str(self.home))
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM our emulator, SIGKILL it if it lingers."""
+        stop_pid(self.pid_file, marker=str(self.home), timeout=timeout)
+
+    def env(self) -> str:
+        """The stack.env lines for a Salesforce client."""
+        return (
+            f"SF_LOGIN_URL={self.url}\nSF_CLIENT_ID={self.client_id}\n"
+            f"SF_CLIENT_SECRET={self.client_secret}\nSF_CA_BUNDLE={self.ca_file}\n"
+        )
+
+
+def stack_emulator() -> Emulator:
+    """The emulator of `make up`, on SFSINK_EMULATOR_PORT (default 18443)."""
+    return Emulator(
+        home=LOCAL / "emulator", port=int(os.environ.get("SFSINK_EMULATOR_PORT", "18443"))
+    )
+
+
 def stack_broker() -> KafkaBroker:
     """The broker of `make up`, with ports from the environment."""
     return KafkaBroker(
@@ -274,13 +374,24 @@ def up() -> None:
         print(f"kafka    started on {broker.bootstrap} in {time.monotonic() - began:.1f}s")
     else:
         print(f"kafka    already running on {broker.bootstrap}")
+    emulator = stack_emulator()
+    if emulator.pid() is None:
+        began = time.monotonic()
+        emulator.start()
+        print(f"emulator started on {emulator.url} in {time.monotonic() - began:.1f}s")
+    else:
+        print(f"emulator already running on {emulator.url}")
     env = LOCAL / "stack.env"
-    env.write_text(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}\n")
+    env.write_text(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}\n{emulator.env()}")
     print(f"wrote {env}")
 
 
 def down() -> None:
     """Stop exactly the processes `up` started."""
+    emulator = stack_emulator()
+    emulator_pid = emulator.pid()
+    emulator.stop()
+    print("emulator stopped" if emulator_pid else "emulator was not running")
     broker = stack_broker()
     pid = broker.pid()
     broker.stop()
@@ -290,13 +401,22 @@ def down() -> None:
 
 def status() -> int:
     """Say what runs; exit 0 only if every part does."""
+    code = 0
     broker = stack_broker()
     pid = broker.pid()
     if pid is None:
         print("kafka    not running")
-        return 1
-    print(f"kafka    running  pid {pid}  {broker.bootstrap}  log {broker.log_file}")
-    return 0
+        code = 1
+    else:
+        print(f"kafka    running  pid {pid}  {broker.bootstrap}  log {broker.log_file}")
+    emulator = stack_emulator()
+    emulator_pid = emulator.pid()
+    if emulator_pid is None:
+        print("emulator not running")
+        code = 1
+    else:
+        print(f"emulator running  pid {emulator_pid}  {emulator.url}  log {emulator.log_file}")
+    return code
 
 
 def ping() -> int:
