@@ -27,6 +27,12 @@ class JobFailedError(Exception):
     """The job goes Failed with this errorMessage; unread rows become unprocessed."""
 
 
+def _unprocessed(results: csvio.IngestResults, rows: Iterator[list[str]]) -> None:
+    """Copy rows that were never attempted, a batch at a time."""
+    while batch := list(itertools.islice(rows, BATCH_ROWS)):
+        results.unprocessed.write([[csvio.quote(c) for c in r] for r in batch])
+
+
 def _header(rows: Iterator[list[str]]) -> list[str]:
     header = next(rows, [])
     if not header:
@@ -71,14 +77,11 @@ class IngestRun:
         ext = obj.field(self.job.external_id_field) if self.job.external_id_field else None
         while batch := list(itertools.islice(rows, BATCH_ROWS)):
             stop = self._should_stop()
+            if stop is None and not self.org.limits.take_batch():
+                stop = State.FAILED, "ExceededQuota : Exceeded the daily batch allocation"
             if stop is not None:
-                results.unprocessed.write([[csvio.quote(c) for c in r] for r in batch])
-                results.unprocessed.write([[csvio.quote(c) for c in r] for r in rows])
+                _unprocessed(results, itertools.chain(batch, rows))
                 return stop
-            if not self.org.limits.take_batch():
-                results.unprocessed.write([[csvio.quote(c) for c in r] for r in batch])
-                results.unprocessed.write([[csvio.quote(c) for c in r] for r in rows])
-                return State.FAILED, "ExceededQuota : Exceeded the daily batch allocation"
             plan = Plan(
                 self.org.schema, obj, self.job.operation, ext, self.org.faults.current.lock_rate
             )
@@ -129,7 +132,7 @@ class IngestRun:
         self, state: State, message: str, header: list[str], rows: Iterator[list[str]]
     ) -> None:
         results = csvio.IngestResults(self.job, header)
-        results.unprocessed.write([[csvio.quote(c) for c in r] for r in rows])
+        _unprocessed(results, rows)
         results.close()
         self._set_state(state, message)
 
