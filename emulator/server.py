@@ -47,6 +47,9 @@ class EmulatorServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=1,
+            # Clients poll every few seconds on one pooled connection (simple-salesforce
+            # sleeps 5 s); uvicorn's 5 s default closes it just as they reuse it.
+            timeout_keep_alive=120,
             **ssl,  # type: ignore[arg-type]
         )
         self.server = uvicorn.Server(config)
