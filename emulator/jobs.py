@@ -133,11 +133,16 @@ class JobRegistry:
             return [j for j in self._jobs.values() if kind is None or j.kind == kind]
 
     def clear(self) -> None:
-        """Forget every job."""
+        """Forget every job; unfinished ones are aborted first so no worker touches them."""
         with self.lock:
             jobs = list(self._jobs.values())
             self._jobs.clear()
+            for job in jobs:
+                if job.state not in TERMINAL:
+                    job.move(State.ABORTED)
         for job in jobs:
+            if job.running:
+                job.settled.wait(timeout=60)
             shutil.rmtree(job.directory, ignore_errors=True)
 
 

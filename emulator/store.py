@@ -98,10 +98,11 @@ class Store:
     def existing(self, obj: ObjectDef, record_ids: Iterable[str]) -> dict[str, bool]:
         """Id -> IsDeleted for those of `record_ids` that exist (deleted ones included)."""
         found: dict[str, bool] = {}
-        for part in _batches(list(set(record_ids))):
-            marks = ",".join("?" * len(part))
-            sql = f'SELECT "Id", "IsDeleted" FROM "{obj.name}" WHERE "Id" IN ({marks})'
-            found.update((r[0], bool(r[1])) for r in self._db.execute(sql, part))
+        with self.lock:
+            for part in _batches(list(set(record_ids))):
+                marks = ",".join("?" * len(part))
+                sql = f'SELECT "Id", "IsDeleted" FROM "{obj.name}" WHERE "Id" IN ({marks})'
+                found.update((r[0], bool(r[1])) for r in self._db.execute(sql, part))
         return found
 
     def ids_by_value(
@@ -109,14 +110,15 @@ class Store:
     ) -> dict[str, list[str]]:
         """Lower-cased value -> ids of the live records whose `field` has that value."""
         found: dict[str, list[str]] = {}
-        for part in _batches(list(set(values))):
-            marks = ",".join("?" * len(part))
-            sql = (
-                f'SELECT "{field}", "Id" FROM "{obj.name}" '
-                f'WHERE "{field}" IN ({marks}) AND "IsDeleted" = 0'
-            )
-            for value, record_id in self._db.execute(sql, part):
-                found.setdefault(str(value).lower(), []).append(record_id)
+        with self.lock:
+            for part in _batches(list(set(values))):
+                marks = ",".join("?" * len(part))
+                sql = (
+                    f'SELECT "{field}", "Id" FROM "{obj.name}" '
+                    f'WHERE "{field}" IN ({marks}) AND "IsDeleted" = 0'
+                )
+                for value, record_id in self._db.execute(sql, part):
+                    found.setdefault(str(value).lower(), []).append(record_id)
         return found
 
     def get(self, obj: ObjectDef, record_id: str) -> dict[str, object] | None:
