@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
+import requests
 
+from emulator.org import Settings
+from emulator.schema import default_path
+from emulator.server import EmulatorServer, Listen
 from tests.integration.emulator.conftest import wait_for_state
 from tests.support.emulator import EmulatorHandle
 
@@ -220,3 +225,37 @@ def test_upsert_on_id_inserts_rows_without_one(http, org: EmulatorHandle):
     )
     assert sorted(r["sf__Created"] for r in rows) == ["false", "true"]
     assert sorted(r["Name"] for r in org.admin.live("Account")) == ["A2", "B"]
+
+
+def test_rate_limit_paces_processing(tmp_path):
+    """With --rate, a job takes rows/rate seconds and its counters move while InProgress."""
+    settings = Settings(db=tmp_path / "org.db", objects=default_path(), rate=4000)
+    server = EmulatorServer(settings, Listen(port=0, plain_http=True))
+    server.start()
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            token = session.post(
+                f"{server.base_url}/services/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(settings.client_id, settings.client_secret),
+            ).json()["access_token"]
+            session.headers["Authorization"] = f"Bearer {token}"
+            jobs = f"{server.base_url}/services/data/v62.0/jobs/ingest"
+            job = session.post(jobs, json={"object": "Account", "operation": "insert"}).json()
+            body = "Name\n" + "".join(f"R{i}\n" for i in range(4000))
+            session.put(
+                f"{jobs}/{job['id']}/batches", data=body, headers={"Content-Type": "text/csv"}
+            )
+            began = time.monotonic()
+            session.patch(f"{jobs}/{job['id']}", json={"state": "UploadComplete"})
+            seen = set()
+            while (info := session.get(f"{jobs}/{job['id']}").json())["state"] != "JobComplete":
+                if info["state"] == "InProgress":
+                    seen.add(info["numberRecordsProcessed"])
+                time.sleep(0.02)
+            elapsed = time.monotonic() - began
+    finally:
+        server.stop()
+    assert 0.8 <= elapsed < 5
+    assert any(0 < n < 4000 for n in seen)
