@@ -10,14 +10,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator import admin_api, ingest_api, oauth_api, query_api, rest_api, results_api
 from emulator.collections_api import collections
-from emulator.http import Call, Handler, api, not_found
+from emulator.http import Call, Handler, api, api_error, guard, not_found, with_limit_info
 from emulator.org import Org
 from emulator.worker import Worker
 
@@ -40,9 +42,23 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     return handler
 
 
-def _unknown(call: Call) -> Response:
-    del call
-    return not_found()
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """Unknown paths: under /services/data the session and cap are checked first."""
+    del exc
+    if not request.url.path.startswith("/services/data/"):
+        return not_found()
+    org: Org = request.app.state.org
+    refused = await guard(request, org, "sobject")
+    return with_limit_info(refused or not_found(), org)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    allowed = exc.headers.get("Allow", "") if isinstance(exc, HTTPException) else ""
+    return api_error(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"HTTP Method '{request.method}' not allowed. Allowed are {allowed.replace(', ', ',')}",
+    )
 
 
 def routes() -> list[Route]:
@@ -89,11 +105,6 @@ def routes() -> list[Route]:
             V + "/composite/sobjects/{sobject}/{field}", api("composite", collections), ["PATCH"]
         ),
         *admin_api.routes(),
-        Route(
-            V + "/{rest:path}",
-            api("sobject", _unknown),
-            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        ),
     ]
 
 
@@ -113,6 +124,7 @@ def build(org: Org) -> Starlette:
 
     app = Starlette(
         routes=routes(),
+        exception_handlers={404: _not_found, 405: _method_not_allowed},
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         lifespan=lifespan,
     )

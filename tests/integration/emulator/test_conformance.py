@@ -328,3 +328,12 @@ def test_rest_unknown_record_is_404(http):
     response = http("GET", f"/sobjects/Account/{UNKNOWN_ACCOUNT}")
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
+
+
+def test_wrong_method_is_405_in_salesforce_form(http):
+    """A method a resource does not take is 405 METHOD_NOT_ALLOWED with an error array."""
+    response = http("PUT", "/limits")
+    assert response.status_code == 405
+    [error] = response.json()
+    assert error["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert error["message"].startswith("HTTP Method 'PUT' not allowed. Allowed are ")
