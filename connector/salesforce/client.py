@@ -1,0 +1,332 @@
+"""BulkClient: the Bulk API 2.0 operations people expect, with typed results.
+
+client = BulkClient.from_env()
+result = client.upsert("Account", rows, "ExternalKey__c")
+for failure in result.failed_records: ...
+client.query("SELECT Id, Name FROM Account").to_csv("accounts.csv")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from connector.errors import ConfigError, JobFailedError, NotFoundError
+from connector.salesforce.auth import (
+    AccessToken,
+    AuthFlow,
+    ClientCredentials,
+    JwtBearer,
+    RefreshToken,
+)
+from connector.salesforce.http import RetryPolicy, Transport, TransportSettings
+from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, PollPolicy, merge
+from connector.salesforce.limits import ApiUsage
+from connector.salesforce.payloads import Payload, Records, prepare
+from connector.salesforce.query import BulkQueryResult
+from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
+
+# One upload may be 150 MB once base64-encoded, about 112 MB raw; 100 MiB keeps a margin.
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """Everything a BulkClient needs; only `login_url` and `auth` have no default.
+
+    Args:
+        login_url: where to sign in (My Domain, login or test); for AccessToken, unused.
+        auth: one flow: ClientCredentials, JwtBearer, RefreshToken or AccessToken.
+        max_upload_bytes: the largest upload; larger input is split across jobs.
+        query_page_size: rows per query result page (maxRecords); None lets Salesforce pick.
+    """
+
+    login_url: str
+    auth: AuthFlow = field(repr=True)
+    api_version: str = "62.0"
+    ca_bundle: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    query_page_size: int | None = None
+    pool_size: int = 10
+
+
+def settings_from_env(environ: Mapping[str, str]) -> ClientSettings:
+    """Settings from SF_* variables; exactly one auth flow must be given (see from_env)."""
+    login = environ.get("SF_LOGIN_URL", "").strip()
+    client_id = environ.get("SF_CLIENT_ID", "")
+    flows: list[AuthFlow] = []
+    if environ.get("SF_ACCESS_TOKEN"):
+        instance = environ.get("SF_INSTANCE_URL", login)
+        flows.append(AccessToken(environ["SF_ACCESS_TOKEN"], instance))
+    if environ.get("SF_REFRESH_TOKEN"):
+        flows.append(
+            RefreshToken(client_id, environ["SF_REFRESH_TOKEN"], environ.get("SF_CLIENT_SECRET"))
+        )
+    key = environ.get("SF_PRIVATE_KEY") or _read(environ.get("SF_PRIVATE_KEY_FILE"))
+    if key:
+        flows.append(JwtBearer(client_id, environ.get("SF_USERNAME", ""), key))
+    elif environ.get("SF_CLIENT_SECRET") and not environ.get("SF_REFRESH_TOKEN"):
+        flows.append(ClientCredentials(client_id, environ["SF_CLIENT_SECRET"]))
+    if len(flows) != 1:
+        raise ConfigError(
+            "give exactly one auth flow: SF_ACCESS_TOKEN (+SF_INSTANCE_URL), "
+            "SF_REFRESH_TOKEN (+SF_CLIENT_ID), SF_PRIVATE_KEY[_FILE] (+SF_CLIENT_ID, "
+            f"SF_USERNAME) or SF_CLIENT_ID+SF_CLIENT_SECRET; found {len(flows)}"
+        )
+    if not login and not isinstance(flows[0], AccessToken):
+        raise ConfigError("SF_LOGIN_URL is required (https://<MyDomain>.my.salesforce.com)")
+    return ClientSettings(
+        login_url=login,
+        auth=flows[0],
+        api_version=environ.get("SF_API_VERSION", "62.0"),
+        ca_bundle=environ.get("SF_CA_BUNDLE") or None,
+    )
+
+
+def _read(path: str | None) -> str:
+    if not path:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"SF_PRIVATE_KEY_FILE cannot be read: {exc.strerror}") from None
+
+
+class BulkClient:
+    """A Bulk API 2.0 client for one org; thread-safe, one pooled session. Close it after."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self._transport = Transport(
+            TransportSettings(
+                login_url=settings.login_url,
+                auth=settings.auth,
+                api_version=settings.api_version,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                ca_bundle=settings.ca_bundle,
+                pool_size=settings.pool_size,
+                retry=settings.retry,
+            )
+        )
+        self._ingest = JobApi(self._transport, "ingest", settings.poll)
+        self._query = JobApi(self._transport, "query", settings.poll)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BulkClient:
+        """A client from SF_LOGIN_URL, one flow's credentials, SF_CA_BUNDLE, SF_API_VERSION.
+
+        Flows: SF_CLIENT_ID + SF_CLIENT_SECRET (client credentials); SF_CLIENT_ID +
+        SF_USERNAME + SF_PRIVATE_KEY or SF_PRIVATE_KEY_FILE (JWT bearer); SF_CLIENT_ID +
+        SF_REFRESH_TOKEN [+ SF_CLIENT_SECRET]; SF_ACCESS_TOKEN + SF_INSTANCE_URL.
+        """
+        return cls(settings_from_env(os.environ if environ is None else environ))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"BulkClient(login_url={self.settings.login_url!r}, auth={self.settings.auth!r})"
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self._transport.close()
+
+    @property
+    def api_usage(self) -> ApiUsage | None:
+        """Daily API requests (used, max) from the latest Sforce-Limit-Info."""
+        return self._transport.usage.latest
+
+    @property
+    def http_calls(self) -> int:
+        """HTTP requests this client sent (retries and resends included)."""
+        return self._transport.calls
+
+    def insert(self, sobject: str, records: Records, **options: object) -> BulkResult:
+        """Insert records. Options: wait=True, timeout=None, on_progress=None."""
+        return self._run(sobject, Operation.INSERT, records, None, **options)  # type: ignore[arg-type]
+
+    def update(self, sobject: str, records: Records, **options: object) -> BulkResult:
+        """Update records by Id; a record without an Id raises ValueError before any call."""
+        return self._run(sobject, Operation.UPDATE, records, None, **options)  # type: ignore[arg-type]
+
+    def upsert(
+        self, sobject: str, records: Records, external_id_field: str, **options: object
+    ) -> BulkResult:
+        """Insert or update by an external id field, which every record must fill."""
+        return self._run(sobject, Operation.UPSERT, records, external_id_field, **options)  # type: ignore[arg-type]
+
+    def delete(self, sobject: str, ids: Records | Iterable[str], **options: object) -> BulkResult:
+        """Delete (to the recycle bin) by Id: ids, mappings with Id, or an Id CSV."""
+        return self._run(sobject, Operation.DELETE, ids, None, **options)  # type: ignore[arg-type]
+
+    def hard_delete(
+        self, sobject: str, ids: Records | Iterable[str], **options: object
+    ) -> BulkResult:
+        """Delete by Id, skipping the recycle bin (needs the Bulk API Hard Delete permission)."""
+        return self._run(sobject, Operation.HARD_DELETE, ids, None, **options)  # type: ignore[arg-type]
+
+    def _run(  # noqa: PLR0913 - the public methods' options, passed on once
+        self,
+        sobject: str,
+        operation: Operation,
+        records: Records,
+        external_id_field: str | None,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> BulkResult:
+        payloads = prepare(
+            records,
+            operation,
+            external_id_field=external_id_field,
+            max_bytes=self.settings.max_upload_bytes,
+        )
+        wanted = CreateRequest(sobject, operation, external_id_field)
+        try:
+            jobs = [self._start(wanted, payload) for payload in payloads]
+        finally:
+            for payload in payloads:
+                payload.close()
+        if not wait:
+            return BulkResult(tuple(jobs))
+        return self._finish([job.id for job in jobs], timeout, on_progress)
+
+    def _start(self, wanted: CreateRequest, payload: Payload) -> BulkJob:
+        body: dict[str, str] = {
+            "object": wanted.object,
+            "operation": wanted.operation.value,
+            "contentType": "CSV",
+            "columnDelimiter": "COMMA",
+            "lineEnding": "LF",
+        }
+        if wanted.external_id_field:
+            body["externalIdFieldName"] = wanted.external_id_field
+        job = self._ingest.create(body, wanted)
+        try:
+            self._ingest.upload(job.id, payload)
+        except BaseException:
+            self._ingest.abort(job.id)
+            raise
+        return self._ingest.close(job.id)
+
+    def _finish(
+        self, job_ids: list[str], timeout: float | None, on_progress: OnProgress | None
+    ) -> BulkResult:
+        deadline = None if timeout is None else self._ingest._clock() + timeout  # noqa: SLF001
+        done = [
+            self._ingest.wait(i, deadline=deadline, timeout=timeout, on_progress=on_progress)
+            for i in job_ids
+        ]
+        result = merge(self._ingest.results(job) for job in done)
+        for job in done:
+            if job.state in {JobState.FAILED, JobState.ABORTED}:
+                message = job.error_message or f"job {job.id} ended {job.state.value}"
+                raise JobFailedError(message, job_id=job.id, state=job.state.value, result=result)
+        return result
+
+    def query(self, soql: str, **options: object) -> BulkQueryResult:
+        """Run a Bulk query; rows stream from the result (timeout=None, on_progress=None)."""
+        return self._run_query(Operation.QUERY, soql, **options)  # type: ignore[arg-type]
+
+    def query_all(self, soql: str, **options: object) -> BulkQueryResult:
+        """Like query, including deleted and archived records."""
+        return self._run_query(Operation.QUERY_ALL, soql, **options)  # type: ignore[arg-type]
+
+    def _run_query(
+        self,
+        operation: Operation,
+        soql: str,
+        *,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> BulkQueryResult:
+        body = {"operation": operation.value, "query": soql, "contentType": "CSV"}
+        body |= {"columnDelimiter": "COMMA", "lineEnding": "LF"}
+        wanted = CreateRequest(_object_of(soql), operation)
+        job = self._query.create(body, wanted)
+        return self.job(job.id, kind="query").query_result(timeout=timeout, on_progress=on_progress)
+
+    def job(self, job_id: str, kind: str | None = None) -> JobHandle:
+        """A handle on an existing job: wait on it, abort it, read its results."""
+        return JobHandle(self, job_id, kind)
+
+    def jobs(self, kind: str = "ingest") -> list[BulkJob]:
+        """The org's jobs of one kind ("ingest" or "query"), as listed by Salesforce."""
+        api = self._ingest if kind == "ingest" else self._query
+        return list(api.listing())
+
+
+def _object_of(soql: str) -> str:
+    words = soql.replace(",", " ").split()
+    lowered = [w.lower() for w in words]
+    return words[lowered.index("from") + 1] if "from" in lowered[:-1] else ""
+
+
+class JobHandle:
+    """An existing ingest or query job, found by id."""
+
+    def __init__(self, client: BulkClient, job_id: str, kind: str | None) -> None:
+        self._client = client
+        self.id = job_id
+        self._kind = kind
+
+    def __repr__(self) -> str:
+        return f"JobHandle(id={self.id!r}, kind={self._kind!r})"
+
+    def _api(self) -> JobApi:
+        if self._kind is None:
+            try:
+                self._client._ingest.get(self.id)  # noqa: SLF001
+                self._kind = "ingest"
+            except NotFoundError:
+                self._kind = "query"
+        return self._client._ingest if self._kind == "ingest" else self._client._query  # noqa: SLF001
+
+    def info(self) -> BulkJob:
+        """The job as Salesforce describes it now."""
+        return self._api().get(self.id)
+
+    def abort(self) -> BulkJob:
+        """Abort the job; rows already written stay written."""
+        return self._api().abort(self.id)
+
+    def delete(self) -> None:
+        """Delete the finished job and its results."""
+        self._api().delete(self.id)
+
+    def wait(
+        self, timeout: float | None = None, on_progress: Callable[[BulkJob], None] | None = None
+    ) -> BulkResult:
+        """Wait for an ingest job to finish; its results, or JobFailedError / JobTimeoutError."""
+        self._kind = "ingest"
+        return self._client._finish([self.id], timeout, on_progress)  # noqa: SLF001
+
+    def results(self) -> BulkResult:
+        """The result rows of a finished ingest job, whatever its state."""
+        api = self._client._ingest  # noqa: SLF001
+        return api.results(api.get(self.id))
+
+    def query_result(
+        self, timeout: float | None = None, on_progress: Callable[[BulkJob], None] | None = None
+    ) -> BulkQueryResult:
+        """Wait for a query job to finish and return its streamed result."""
+        api = self._client._query  # noqa: SLF001
+        deadline = None if timeout is None else api._clock() + timeout  # noqa: SLF001
+        job = api.wait(self.id, deadline=deadline, timeout=timeout, on_progress=on_progress)
+        if job.state is not JobState.JOB_COMPLETE:
+            message = job.error_message or f"query job {job.id} ended {job.state.value}"
+            raise JobFailedError(message, job_id=job.id, state=job.state.value)
+        settings = self._client.settings
+        return BulkQueryResult(self._client._transport, job, settings.query_page_size)  # noqa: SLF001
