@@ -15,7 +15,7 @@ from connector.errors import (
     SalesforceUnavailableError,
 )
 from connector.salesforce.auth import AccessToken, ClientCredentials, JwtBearer, RefreshToken
-from connector.salesforce.client import BulkClient, ClientSettings, JobHandle
+from connector.salesforce.client import BulkClient, JobHandle
 from connector.salesforce.http import RetryPolicy, classify
 from connector.salesforce.jobs import PollPolicy
 from connector.salesforce.limits import ApiUsage
@@ -29,6 +29,7 @@ from connector.salesforce.results import (
     Operation,
     SuccessRecord,
 )
+from connector.salesforce.settings import ClientSettings
 
 SalesforceBusy = SalesforceBusyError
 

@@ -19,7 +19,7 @@ from connector.salesforce import (
     RefreshToken,
 )
 from connector.salesforce.auth import SessionAuth, Token, _read_token
-from connector.salesforce.client import settings_from_env
+from connector.salesforce.settings import settings_from_env
 
 SECRET = "s3cr3t-VALUE-never-shown"  # noqa: S105 - a marker to search for
 

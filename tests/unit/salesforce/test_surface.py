@@ -48,7 +48,18 @@ def test_all_is_pinned():
 def test_public_names_are_all_exported():
     """No public name of the package is left out of __all__ (submodules aside)."""
     public = {n for n in vars(salesforce) if not n.startswith("_")}
-    modules = {"auth", "client", "csvio", "http", "jobs", "limits", "payloads", "query", "results"}
+    modules = {
+        "auth",
+        "client",
+        "csvio",
+        "http",
+        "jobs",
+        "limits",
+        "payloads",
+        "query",
+        "results",
+        "settings",
+    }
     assert public - modules - {"annotations"} == EXPECTED
 
 
