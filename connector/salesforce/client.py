@@ -8,11 +8,13 @@ client.query("SELECT Id, Name FROM Account").to_csv("accounts.csv")
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Self
 
-from connector.errors import JobFailedError, NotFoundError
+from connector.errors import JobFailedError, NotFoundError, SalesforceError
 from connector.salesforce.http import Transport, TransportSettings
 from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage
@@ -20,6 +22,16 @@ from connector.salesforce.payloads import Payload, Records, prepare
 from connector.salesforce.query import BulkQueryResult
 from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
 from connector.salesforce.settings import ClientSettings, settings_from_env
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """How one ingest call waits and what it fetches."""
+
+    wait: bool
+    timeout: float | None
+    on_progress: OnProgress | None
+    fetch_successes: bool
 
 
 class BulkClient:
@@ -75,40 +87,95 @@ class BulkClient:
         """HTTP requests this client sent (retries and resends included)."""
         return self._transport.calls
 
-    def insert(self, sobject: str, records: Records, **options: object) -> BulkResult:
-        """Insert records. Options: wait=True, timeout=None, on_progress=None."""
-        return self._run(sobject, Operation.INSERT, records, None, **options)  # type: ignore[arg-type]
-
-    def update(self, sobject: str, records: Records, **options: object) -> BulkResult:
-        """Update records by Id; a record without an Id raises ValueError before any call."""
-        return self._run(sobject, Operation.UPDATE, records, None, **options)  # type: ignore[arg-type]
-
-    def upsert(
-        self, sobject: str, records: Records, external_id_field: str, **options: object
+    def insert(  # noqa: PLR0913 - the options every operation takes, by keyword
+        self,
+        sobject: str,
+        records: Records,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+        fetch_successes: bool = True,
     ) -> BulkResult:
-        """Insert or update by an external id field, which every record must fill."""
-        return self._run(sobject, Operation.UPSERT, records, external_id_field, **options)  # type: ignore[arg-type]
+        """Insert records (mappings, or a CSV path or stream); see `upsert` for the options."""
+        run = _Run(wait, timeout, on_progress, fetch_successes)
+        return self._run(sobject, Operation.INSERT, records, None, run)
 
-    def delete(self, sobject: str, ids: Records | Iterable[str], **options: object) -> BulkResult:
+    def update(  # noqa: PLR0913 - the options every operation takes, by keyword
+        self,
+        sobject: str,
+        records: Records,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+        fetch_successes: bool = True,
+    ) -> BulkResult:
+        """Update records by Id; a record without an Id raises ValueError before any call."""
+        run = _Run(wait, timeout, on_progress, fetch_successes)
+        return self._run(sobject, Operation.UPDATE, records, None, run)
+
+    def upsert(  # noqa: PLR0913 - the options every operation takes, by keyword
+        self,
+        sobject: str,
+        records: Records,
+        external_id_field: str,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+        fetch_successes: bool = True,
+    ) -> BulkResult:
+        """Insert or update by an external id field, which every record must fill.
+
+        Args:
+            sobject: the object's API name.
+            records: mappings, or a CSV path or stream (see `insert`).
+            external_id_field: the field that matches records to existing ones.
+            wait: False returns at once with the started jobs; `job(id).wait()` later.
+            timeout: seconds to wait in all; then JobTimeoutError, the jobs left running.
+            on_progress: called with the job each time a poll finds it changed.
+            fetch_successes: False skips downloading the successful rows (their Ids);
+                the counts stay exact, success_records is empty.
+        """
+        run = _Run(wait, timeout, on_progress, fetch_successes)
+        return self._run(sobject, Operation.UPSERT, records, external_id_field, run)
+
+    def delete(  # noqa: PLR0913 - the options every operation takes, by keyword
+        self,
+        sobject: str,
+        ids: Records | Iterable[str],
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+        fetch_successes: bool = True,
+    ) -> BulkResult:
         """Delete (to the recycle bin) by Id: ids, mappings with Id, or an Id CSV."""
-        return self._run(sobject, Operation.DELETE, ids, None, **options)  # type: ignore[arg-type]
+        run = _Run(wait, timeout, on_progress, fetch_successes)
+        return self._run(sobject, Operation.DELETE, ids, None, run)  # type: ignore[arg-type]
 
-    def hard_delete(
-        self, sobject: str, ids: Records | Iterable[str], **options: object
+    def hard_delete(  # noqa: PLR0913 - the options every operation takes, by keyword
+        self,
+        sobject: str,
+        ids: Records | Iterable[str],
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_progress: OnProgress | None = None,
+        fetch_successes: bool = True,
     ) -> BulkResult:
         """Delete by Id, skipping the recycle bin (needs the Bulk API Hard Delete permission)."""
-        return self._run(sobject, Operation.HARD_DELETE, ids, None, **options)  # type: ignore[arg-type]
+        run = _Run(wait, timeout, on_progress, fetch_successes)
+        return self._run(sobject, Operation.HARD_DELETE, ids, None, run)  # type: ignore[arg-type]
 
-    def _run(  # noqa: PLR0913 - the public methods' options, passed on once
+    def _run(
         self,
         sobject: str,
         operation: Operation,
         records: Records,
         external_id_field: str | None,
-        *,
-        wait: bool = True,
-        timeout: float | None = None,
-        on_progress: OnProgress | None = None,
+        run: _Run,
     ) -> BulkResult:
         payloads = prepare(
             records,
@@ -122,9 +189,9 @@ class BulkClient:
         finally:
             for payload in payloads:
                 payload.close()
-        if not wait:
+        if not run.wait:
             return BulkResult(tuple(jobs))
-        return self._finish([job.id for job in jobs], timeout, on_progress)
+        return self._finish([job.id for job in jobs], run)
 
     def _start(self, wanted: CreateRequest, payload: Payload) -> BulkJob:
         body: dict[str, str] = {
@@ -140,19 +207,19 @@ class BulkClient:
         try:
             self._ingest.upload(job.id, payload)
         except BaseException:
-            self._ingest.abort(job.id)
+            with contextlib.suppress(SalesforceError):
+                self._ingest.abort(job.id)  # an Open job holds no data: nothing is lost
             raise
         return self._ingest.close(job.id)
 
-    def _finish(
-        self, job_ids: list[str], timeout: float | None, on_progress: OnProgress | None
-    ) -> BulkResult:
+    def _finish(self, job_ids: list[str], run: _Run) -> BulkResult:
+        timeout = run.timeout
         deadline = None if timeout is None else self._ingest._clock() + timeout  # noqa: SLF001
         done = [
-            self._ingest.wait(i, deadline=deadline, timeout=timeout, on_progress=on_progress)
+            self._ingest.wait(i, deadline=deadline, timeout=timeout, on_progress=run.on_progress)
             for i in job_ids
         ]
-        result = merge(self._ingest.results(job) for job in done)
+        result = merge(self._ingest.results(job, successes=run.fetch_successes) for job in done)
         for job in done:
             if job.state in {JobState.FAILED, JobState.ABORTED}:
                 message = job.error_message or f"job {job.id} ended {job.state.value}"
@@ -234,7 +301,8 @@ class JobHandle:
     ) -> BulkResult:
         """Wait for an ingest job to finish; its results, or JobFailedError / JobTimeoutError."""
         self._kind = "ingest"
-        return self._client._finish([self.id], timeout, on_progress)  # noqa: SLF001
+        run = _Run(wait=True, timeout=timeout, on_progress=on_progress, fetch_successes=True)
+        return self._client._finish([self.id], run)  # noqa: SLF001
 
     def results(self) -> BulkResult:
         """The result rows of a finished ingest job, whatever its state."""

@@ -224,12 +224,17 @@ class JobApi:
                 delay = min(delay, left)
             self._sleep(delay)
 
-    def results(self, job: BulkJob) -> BulkResult:
-        """The job's successful, failed and unprocessed rows (only the files that have rows)."""
+    def results(self, job: BulkJob, *, successes: bool = True) -> BulkResult:
+        """The job's successful, failed and unprocessed rows (only the files that have rows).
+
+        With successes=False the successful rows are not downloaded: the job's counters
+        still count them (processed minus failed), which is all a caller without a use
+        for the new Ids needs.
+        """
         success: tuple[SuccessRecord, ...] = ()
         failed: tuple[FailedRecord, ...] = ()
         unprocessed: tuple[Mapping[str, str], ...] = ()
-        if job.number_records_processed > job.number_records_failed:
+        if successes and job.number_records_processed > job.number_records_failed:
             success = tuple(
                 SuccessRecord.from_row(r) for r in self._file(job.id, "successfulResults")
             )

@@ -127,3 +127,13 @@ def test_progress_is_reported_as_the_job_changes(client: BulkClient, org: Emulat
     assert seen[0] in {JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS}
     assert seen[-1] is JobState.JOB_COMPLETE
     assert len(seen) >= 2
+
+
+def test_counts_without_downloading_successes(client: BulkClient):
+    """fetch_successes=False skips the successful rows' file; the counts stay exact."""
+    result = client.insert(
+        "Account", [{"Name": "a"}, {"Name": "b"}, {"Name": None}], fetch_successes=False
+    )
+    assert result.success_records == ()
+    assert (result.success_count, result.failed_count, result.total_records) == (2, 1, 3)
+    assert len(result.failed_records) == 1
