@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,20 @@ def test_from_env(org: EmulatorHandle):
         "SF_CA_BUNDLE": str(org.ca_path),
     }
     assert _load_one(BulkClient.from_env(env)) == 1
+
+
+def test_no_secret_in_any_log_line(org: EmulatorHandle, caplog: pytest.LogCaptureFixture):
+    """A load with a re-auth and retries, logged at DEBUG, shows no token and no secret."""
+    caplog.set_level(logging.DEBUG)
+    client = BulkClient(settings_for(org))
+    org.admin.faults(seed=3, errors={"ingest": {"rate": 0.3, "status": 503}})
+    client.insert("Account", [{"Name": "one"}])
+    first = client._transport.auth.token().access_token  # noqa: SLF001 - what must not leak
+    org.admin.expire_sessions()
+    client.insert("Account", [{"Name": "two"}])
+    second = client._transport.auth.token().access_token  # noqa: SLF001
+    org.admin.faults(errors={})
+    assert first != second
+    assert "retrying" in caplog.text
+    for secret in (first, second, org.client_secret):
+        assert secret not in caplog.text
