@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Self
 
-from connector.errors import JobFailedError, NotFoundError, SalesforceError
+from connector.errors import JobFailedError, JobTimeoutError, NotFoundError, SalesforceError
 from connector.salesforce.http import Transport, TransportSettings
 from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage
@@ -184,14 +184,23 @@ class BulkClient:
             max_bytes=self.settings.max_upload_bytes,
         )
         wanted = CreateRequest(sobject, operation, external_id_field)
+        jobs: list[BulkJob] = []
         try:
-            jobs = [self._start(wanted, payload) for payload in payloads]
+            for payload in payloads:
+                jobs.append(self._start(wanted, payload))  # noqa: PERF401 - kept as started, for the note
+        except SalesforceError as exc:
+            _note_started(exc, jobs)
+            raise
         finally:
             for payload in payloads:
                 payload.close()
         if not run.wait:
             return BulkResult(tuple(jobs))
-        return self._finish([job.id for job in jobs], run)
+        try:
+            return self._finish([job.id for job in jobs], run)
+        except JobTimeoutError as exc:
+            _note_started(exc, jobs)
+            raise
 
     def _start(self, wanted: CreateRequest, payload: Payload) -> BulkJob:
         body: dict[str, str] = {
@@ -256,6 +265,12 @@ class BulkClient:
         """The org's jobs of one kind ("ingest" or "query"), as listed by Salesforce."""
         api = self._ingest if kind == "ingest" else self._query
         return list(api.listing())
+
+
+def _note_started(error: BaseException, jobs: list[BulkJob]) -> None:
+    """Name the jobs already running on an error, so none is lost track of."""
+    if len(jobs) > 1 or (jobs and not isinstance(error, JobTimeoutError)):
+        error.add_note("jobs started for this call: " + ", ".join(j.id for j in jobs))
 
 
 def _object_of(soql: str) -> str:

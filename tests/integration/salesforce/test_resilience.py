@@ -205,3 +205,16 @@ def test_a_create_whose_answer_was_lost_leaves_one_job(client: BulkClient):
     assert result.success_count == 5
     jobs = _ingest_jobs(client)
     assert [(j.id, j.state) for j in jobs] == [(result.job.id, JobState.JOB_COMPLETE)]
+
+
+def test_a_split_load_that_times_out_names_every_job(make_client, org: EmulatorHandle):
+    """A timeout over several jobs names the one waited on and notes all that run."""
+    org.admin.faults(stall_jobs=True)
+    client = make_client(max_upload_bytes=500)
+    with pytest.raises(JobTimeoutError) as caught:
+        client.upsert("Account", _accounts(40), "ExternalKey__c", timeout=0.2)
+    listed = {j.id for j in _ingest_jobs(client)}
+    assert len(listed) > 1
+    notes = " ".join(caught.value.__notes__)
+    assert all(job_id in notes for job_id in listed)
+    org.admin.faults(stall_jobs=False)
