@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from emulator import results_api
-from emulator.http import Call, api, api_error, not_found, sf_json
+from emulator.http import Call, Handler, api, api_error, not_found, sf_json
 from emulator.jobs import DELIMITERS, LINE_ENDINGS, TERMINAL, Job, State, created_info, full_info
 from emulator.query_worker import decode_locator, encode_locator, index_path
 
@@ -182,6 +182,17 @@ def results(call: Call) -> Response:
     return StreamingResponse(stream, headers=headers, media_type="text/csv")
 
 
+def _since_v47(handler: Handler) -> Handler:
+    """Bulk API 2.0 query arrived in v47.0; earlier versions have no such resource."""
+
+    def checked(call: Call) -> Response:
+        if float(call.version) < 47.0:  # noqa: PLR2004 - the version query jobs arrived in
+            return not_found()
+        return handler(call)
+
+    return checked
+
+
 def routes(prefix: str) -> list[Route]:
     """The query job routes (with trailing-slash twins)."""
     table = [
@@ -197,7 +208,7 @@ def routes(prefix: str) -> list[Route]:
     ]
     out: list[Route] = []
     for path, handler, methods in table:
-        endpoint = api("bulk_query", handler)
+        endpoint = api("bulk_query", _since_v47(handler))
         out += [
             Route(prefix + path, endpoint, methods=methods),
             Route(prefix + path + "/", endpoint, methods=methods),
