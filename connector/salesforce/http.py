@@ -13,6 +13,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -80,8 +81,6 @@ def retry_after_seconds(value: str | None) -> float:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return 0.0
-    from datetime import UTC, datetime  # noqa: PLC0415 - only HTTP dates need it
-
     return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
 
 

@@ -42,6 +42,10 @@ from connector.salesforce.results import (
 )
 
 CLOCK_SKEW = timedelta(seconds=60)
+# States a job can be in once a close got through (the job may already have moved on).
+_CLOSED = frozenset(
+    {JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS, JobState.JOB_COMPLETE, JobState.FAILED}
+)
 OnProgress = Callable[[BulkJob], None]
 
 
@@ -177,19 +181,22 @@ class JobApi:
 
     def close(self, job_id: str) -> BulkJob:
         """Mark the upload complete; a retried close that finds it closed counts as done."""
-        return self._patch(job_id, JobState.UPLOAD_COMPLETE)
+        return self._patch(job_id, JobState.UPLOAD_COMPLETE, _CLOSED)
 
     def abort(self, job_id: str) -> BulkJob:
         """Abort a job that has not finished."""
-        return self._patch(job_id, JobState.ABORTED)
+        return self._patch(job_id, JobState.ABORTED, frozenset({JobState.ABORTED}))
 
-    def _patch(self, job_id: str, state: JobState) -> BulkJob:
+    def _patch(self, job_id: str, state: JobState, done: frozenset[JobState]) -> BulkJob:
+        """PATCH the state; INVALIDJOBSTATE on a retry whose first try got through is done."""
         path = f"jobs/{self.kind}/{job_id}"
         try:
             body = self._t.request("PATCH", path, json={"state": state.value}).json()
         except InvalidRequestError as exc:
+            if exc.error_code != "INVALIDJOBSTATE":
+                raise
             current = self.get(job_id)
-            if exc.error_code == "INVALIDJOBSTATE" and current.state is state:
+            if current.state in done:
                 return current
             raise
         return BulkJob.from_json(body)

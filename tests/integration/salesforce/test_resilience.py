@@ -179,17 +179,19 @@ def test_input_over_one_upload_is_split_and_merged(make_client, org: EmulatorHan
     assert len(org.admin.live("Account")) == 200
 
 
-class _LoseFirstCreate(HTTPAdapter):
-    """The network loses the answer to the first job create: sent, done, never heard."""
+class _LoseFirstAnswer(HTTPAdapter):
+    """The network loses the answer to the first matching call: sent, done, never heard."""
 
-    def __init__(self) -> None:
+    def __init__(self, method: str, ending: str) -> None:
         super().__init__()
+        self.method = method
+        self.ending = ending
         self.lost = 0
 
     def send(self, request, *args, **kwargs):
         response = super().send(request, *args, **kwargs)
-        creating = request.method == "POST" and request.url.rstrip("/").endswith("/jobs/ingest")
-        if creating and not self.lost:
+        path = request.url.split("?", 1)[0].rstrip("/")
+        if request.method == self.method and path.endswith(self.ending) and not self.lost:
             self.lost += 1
             response.close()
             raise requests.ConnectionError("connection reset by peer")
@@ -198,13 +200,26 @@ class _LoseFirstCreate(HTTPAdapter):
 
 def test_a_create_whose_answer_was_lost_leaves_one_job(client: BulkClient):
     """The lost create's job is swept before the retry; one job remains, the rows land once."""
-    adapter = _LoseFirstCreate()
+    adapter = _LoseFirstAnswer("POST", "/jobs/ingest")
     client._transport.session.mount("https://", adapter)  # noqa: SLF001 - a network fault
     result = client.upsert("Account", _accounts(5), "ExternalKey__c")
     assert adapter.lost == 1
     assert result.success_count == 5
     jobs = _ingest_jobs(client)
     assert [(j.id, j.state) for j in jobs] == [(result.job.id, JobState.JOB_COMPLETE)]
+
+
+@pytest.mark.parametrize(("method", "ending"), [("PUT", "/batches"), ("PATCH", "")])
+def test_a_lost_answer_to_upload_or_close_is_not_an_error(
+    client: BulkClient, org: EmulatorHandle, method: str, ending: str
+):
+    """A retried upload or close that finds its first try got through carries on."""
+    adapter = _LoseFirstAnswer(method, ending)
+    client._transport.session.mount("https://", adapter)  # noqa: SLF001 - a network fault
+    result = client.upsert("Account", _accounts(5), "ExternalKey__c")
+    assert adapter.lost == 1
+    assert result.success_count == 5
+    assert len(org.admin.live("Account")) == 5
 
 
 def test_a_split_load_that_times_out_names_every_job(make_client, org: EmulatorHandle):
