@@ -65,6 +65,7 @@ class SalesforceError(SfsinkError):
         error_code: Salesforce's errorCode (`INVALIDJOB`, `REQUEST_LIMIT_EXCEEDED`, ...).
         status: the HTTP status, when an HTTP answer caused the error.
         job_id: the Bulk job concerned, when there is one.
+        fields: the fields Salesforce named, when it named any.
     """
 
     def __init__(
@@ -74,15 +75,19 @@ class SalesforceError(SfsinkError):
         error_code: str = "",
         status: int | None = None,
         job_id: str | None = None,
+        fields: tuple[str, ...] = (),
     ) -> None:
         self.message = message
         self.error_code = error_code
         self.status = status
         self.job_id = job_id
+        self.fields = fields
         super().__init__(self._describe())
 
     def _describe(self) -> str:
         parts = [f"{self.error_code}: {self.message}" if self.error_code else self.message]
+        if self.fields:
+            parts.append(f"[fields: {', '.join(self.fields)}]")
         if self.status is not None:
             parts.append(f"(HTTP {self.status})")
         if self.job_id:

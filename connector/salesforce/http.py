@@ -84,18 +84,20 @@ def retry_after_seconds(value: str | None) -> float:
     return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def error_of(response: requests.Response) -> tuple[str, str]:
-    """Salesforce's (errorCode, message) from an error body: a JSON array, or OAuth's object."""
+def error_of(response: requests.Response) -> tuple[str, str, tuple[str, ...]]:
+    """Salesforce's errorCode, message and fields from an error body (or OAuth's object)."""
     try:
         body = response.json()
     except ValueError:
-        return "", (response.text or response.reason or "").strip()[:500]
+        return "", (response.text or response.reason or "").strip()[:500], ()
     if isinstance(body, list) and body and isinstance(body[0], Mapping):
         first = body[0]
-        return str(first.get("errorCode", "")), str(first.get("message", ""))
+        names = first.get("fields")
+        fields = tuple(str(n) for n in names) if isinstance(names, list) else ()
+        return str(first.get("errorCode", "")), str(first.get("message", "")), fields
     if isinstance(body, Mapping):
-        return str(body.get("error", "")), str(body.get("error_description", ""))
-    return "", str(body)[:500]
+        return str(body.get("error", "")), str(body.get("error_description", "")), ()
+    return "", str(body)[:500], ()
 
 
 def classify(response: requests.Response) -> requests.Response:
@@ -103,7 +105,7 @@ def classify(response: requests.Response) -> requests.Response:
     status = response.status_code
     if status < 300:  # noqa: PLR2004
         return response
-    code, message = error_of(response)
+    code, message, fields = error_of(response)
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     if status == 401:  # noqa: PLR2004
         raise AuthenticationError(message or "session refused", error_code=code, status=status)
@@ -113,7 +115,7 @@ def classify(response: requests.Response) -> requests.Response:
         raise SalesforceUnavailableError(message, error_code=code, status=status)
     if status == 404:  # noqa: PLR2004
         raise NotFoundError(message, error_code=code or "NOT_FOUND", status=status)
-    raise InvalidRequestError(message, error_code=code, status=status)
+    raise InvalidRequestError(message, error_code=code, status=status, fields=fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,3 +144,12 @@ def test_usage_remaining_and_ratio():
     """Usage reports what is left and how full the cap is."""
     usage = ApiUsage(used=750, max=1000)
     assert (usage.remaining, usage.ratio) == (250, 0.75)
+
+
+def test_errors_carry_the_fields_salesforce_names():
+    """A REST error naming fields keeps them on the error and in its message."""
+    body = [{"errorCode": "INVALID_FIELD", "message": "bad", "fields": ["Name", "Phone"]}]
+    with pytest.raises(InvalidRequestError) as caught:
+        classify(_response(400, body))
+    assert caught.value.fields == ("Name", "Phone")
+    assert "fields: Name, Phone" in str(caught.value)
