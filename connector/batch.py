@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from connector.records import Lane, Row
 
-Key = tuple[str, str]
+Key = tuple[str, str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import math
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from connector.config import Config, OnDelete, Route, SalesforceType
 from connector.errors import MappingError
-from connector.records import NULL, Action, ChangeEvent, Lane, Op, Row
+from connector.records import Action, ChangeEvent, Lane, Op, Row
+from connector.salesforce.csvio import NULL, cell
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -38,13 +37,13 @@ class Mapper:
             action = (
                 Action.HARD_DELETE if route.on_delete is OnDelete.HARD_DELETE else Action.DELETE
             )
-            return Row(Lane(route.sobject, action), external_id, {}, (event.record,))
+            lane = Lane(route.sobject, action, route.external_id)
+            return Row(lane, external_id, {}, (event.record,))
         fields = _fields(route, event.fields)
         fields[route.external_id] = external_id
         group = fields.get(route.group_by, "") if route.group_by else ""
-        return Row(
-            Lane(route.sobject, Action.UPSERT), external_id, fields, (event.record,), group=group
-        )
+        lane = Lane(route.sobject, Action.UPSERT, route.external_id)
+        return Row(lane, external_id, fields, (event.record,), group=group)
 
     def sobject_for(self, topic: str) -> str:
         """The object a routed topic writes to."""
@@ -125,32 +124,17 @@ def coerce(value: object, kind: SalesforceType | None) -> str:
         return to_text(_decimal(value))
     if kind is SalesforceType.DATE:
         return _date(value).isoformat()
-    return _datetime_text(_datetime(value))
+    return cell(_datetime(value))
 
 
-def to_text(value: object) -> str:  # noqa: PLR0911 - one rendering per type; bool before int
-    """Render a decoded value the way the Bulk API reads it from CSV."""
-    if value is None:
-        return NULL
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} cannot be stored in Salesforce")
-        return to_text(Decimal(repr(value)))
-    if isinstance(value, Decimal):
-        return (
-            format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-        )
-    if isinstance(value, datetime):
-        return _datetime_text(value)
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
+def to_text(value: object) -> str:
+    """Render a decoded value the way the Bulk API reads it from CSV.
+
+    Nested structures (a JSON column, an Avro record) become compact JSON text.
+    """
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(value, separators=(",", ":"), default=str)
-    return str(value)
+    return cell(value)
 
 
 def _boolean(value: object) -> str:
@@ -196,9 +180,3 @@ def _datetime(value: object) -> datetime:
         return datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(f"{value!r} is not a datetime (ISO 8601)") from None
-
-
-def _datetime_text(value: datetime) -> str:
-    # A naive datetime is taken as UTC: Salesforce stores UTC, and guessing a zone is worse.
-    moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -76,14 +76,11 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Lane:
-    """One stream of jobs: a Salesforce object and the operation its jobs run."""
+    """One stream of jobs: a Salesforce object, the operation, the external id it keys on."""
 
     sobject: str
     action: Action
-
-
-NULL = "#N/A"
-"""The Bulk API's CSV spelling of "set this field to null"; an empty cell leaves it alone."""
+    external_id_field: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +88,7 @@ class Row:
     """One record to write: its key's merged state and every Kafka record behind it.
 
     `fields` maps Salesforce field names to CSV text, already coerced (None became
-    `NULL`). `sources` holds the original records, oldest first, because the row's outcome
+    `#N/A`). `sources` holds the original records, oldest first, because the row's outcome
     is theirs: applied together, or dead-lettered with their own bytes. `group` is the
     value rows are sorted by inside a batch (a parent id) to keep lock contention down.
     """
@@ -109,6 +106,6 @@ class Row:
         return tuple(source.position for source in self.sources)
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> tuple[str, str, str]:
         """What per-key order and compaction are about: one record of one object."""
-        return (self.lane.sobject, self.external_id)
+        return (self.lane.sobject, self.lane.external_id_field, self.external_id)

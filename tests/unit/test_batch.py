@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from connector.batch import Batch, Batcher, BatchLimits
-from connector.records import NULL, Action, Lane, Position, Row, SourceRecord
+from connector.records import Action, Lane, Position, Row, SourceRecord
+from connector.salesforce.csvio import NULL
 
-UPSERT = Lane("Account", Action.UPSERT)
-DELETE = Lane("Account", Action.DELETE)
+UPSERT = Lane("Account", Action.UPSERT, "Ext__c")
+DELETE = Lane("Account", Action.DELETE, "Ext__c")
 _offsets = iter(range(1_000_000))
 
 

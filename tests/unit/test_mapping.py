@@ -11,7 +11,8 @@ import pytest
 from connector.config import Config, SalesforceType
 from connector.errors import MappingError, RecordError
 from connector.mapping import Mapper, coerce, to_text
-from connector.records import NULL, Action, ChangeEvent, Op, Position, SourceRecord
+from connector.records import Action, ChangeEvent, Op, Position, SourceRecord
+from connector.salesforce.csvio import NULL
 
 BASE: dict[str, Any] = {
     "kafka": {"consumer": {"bootstrap.servers": "x:1", "group.id": "g"}, "topics": ["acc"]},
