@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from connector.batch import Batch
 from connector.deadletter import SalesforceFailure
-from connector.records import Row
+from connector.errors import JobFailedError, JobTimeoutError, SalesforceUnavailableError
+from connector.metrics import Metrics
+from connector.records import Action, Lane, Row
+from connector.salesforce import BulkClient, BulkResult, JobState
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +41,175 @@ class BatchOutcome:
     applied: tuple[Row, ...]
     retry: tuple[RowFailure, ...]
     dead: tuple[RowFailure, ...]
+
+
+# Row errors worth another attempt: contention and Salesforce-side hiccups.
+RETRIABLE_CODES = frozenset(
+    {
+        "UNABLE_TO_LOCK_ROW",
+        "REQUEST_RUNNING_TOO_LONG",
+        "SERVER_UNAVAILABLE",
+        "UNKNOWN_EXCEPTION",
+    }
+)
+# Deleting what is already gone is what a delete wants: idempotent replays count as done.
+ALREADY_DELETED = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+# Keys per SOQL lookup: far under SOQL's 100,000-character limit for any sane key.
+LOOKUP_CHUNK = 500
+_OPEN_STATES = frozenset({JobState.OPEN, JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS})
+
+
+class JobRunner:
+    """Writes a batch through the BulkClient and sorts each row into applied, retry, dead."""
+
+    def __init__(
+        self, client: BulkClient, metrics: Metrics, objects: Iterable[str], job_timeout: float
+    ) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._objects = frozenset(objects)
+        self._job_timeout = job_timeout
+
+    def await_leftover_jobs(self, deadline: float) -> None:
+        """Wait for ingest jobs still running on our objects, so none lands after ours.
+
+        An Open job never started processing (its uploader died): it is aborted instead.
+        """
+        while time.monotonic() < deadline:
+            running = [
+                job
+                for job in self._client.jobs("ingest")
+                if job.object in self._objects and job.state in _OPEN_STATES
+            ]
+            for job in running:
+                if job.state is JobState.OPEN:
+                    self._client.job(job.id).abort()
+            if not [job for job in running if job.state is not JobState.OPEN]:
+                return
+            log.info(
+                "waiting for %d ingest jobs left running on %s",
+                len(running),
+                sorted({job.object for job in running}),
+            )
+            time.sleep(min(2.0, max(deadline - time.monotonic(), 0.0)))
+        log.warning("leftover ingest jobs still running at the deadline; starting anyway")
+
+    def run(self, batch: Batch) -> BatchOutcome:
+        """Run the batch's job(s) and reconcile every row by its key."""
+        lane = batch.lane
+        try:
+            if lane.action is Action.UPSERT:
+                return self._upsert(batch)
+            return self._delete(batch)
+        except JobTimeoutError as exc:
+            if exc.job_id:
+                self._client.job(exc.job_id).abort()  # an old job must never land later
+            raise SalesforceUnavailableError(str(exc), job_id=exc.job_id) from None
+
+    def _upsert(self, batch: Batch) -> BatchOutcome:
+        lane = batch.lane
+        rows = {row.external_id: row for row in batch.rows}
+        try:
+            result = self._client.upsert(
+                lane.sobject,
+                [row.fields for row in batch.rows],
+                lane.external_id_field,
+                timeout=self._job_timeout,
+                fetch_successes=False,
+            )
+        except JobFailedError as exc:
+            result = self._failed_job(exc)
+        self._count_jobs(result, lane)
+        return self._reconcile(
+            batch, result, lambda fields: rows.get(fields.get(lane.external_id_field, ""))
+        )
+
+    def _delete(self, batch: Batch) -> BatchOutcome:
+        lane = batch.lane
+        ids = self._resolve_ids(lane, [row.external_id for row in batch.rows])
+        by_id = {ids[row.external_id]: row for row in batch.rows if row.external_id in ids}
+        gone = tuple(row for row in batch.rows if row.external_id not in ids)
+        if not by_id:
+            return BatchOutcome(batch, applied=gone, retry=(), dead=())
+        operation = (
+            self._client.hard_delete if lane.action is Action.HARD_DELETE else self._client.delete
+        )
+        try:
+            result = operation(
+                lane.sobject, list(by_id), timeout=self._job_timeout, fetch_successes=False
+            )
+        except JobFailedError as exc:
+            result = self._failed_job(exc)
+        self._count_jobs(result, lane)
+        outcome = self._reconcile(
+            replace(batch, rows=tuple(by_id.values())),
+            result,
+            lambda fields: by_id.get(fields.get("Id", "")),
+        )
+        return replace(outcome, batch=batch, applied=outcome.applied + gone)
+
+    def _resolve_ids(self, lane: Lane, keys: list[str]) -> dict[str, str]:
+        """External id → Salesforce Id, for the keys that have a record."""
+        found: dict[str, str] = {}
+        field = lane.external_id_field
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            values = ",".join(_soql_string(key) for key in chunk)
+            soql = f"SELECT Id, {field} FROM {lane.sobject} WHERE {field} IN ({values})"  # noqa: S608 - SOQL; values escaped, names checked by describe
+            for record in self._client.query(soql).records:
+                found[record[field]] = record["Id"]
+        return found
+
+    def _failed_job(self, exc: JobFailedError) -> BulkResult:
+        """A job that ended Failed or Aborted: what it did, the rest unprocessed."""
+        log.warning("Bulk job %s ended %s: %s", exc.job_id, exc.state, exc.error_message)
+        if isinstance(exc.result, BulkResult):
+            return exc.result
+        raise SalesforceUnavailableError(str(exc), job_id=exc.job_id) from None
+
+    def _reconcile(
+        self,
+        batch: Batch,
+        result: BulkResult,
+        row_of: Callable[[Mapping[str, str]], Row | None],
+    ) -> BatchOutcome:
+        """Successes are every row not reported failed or unprocessed."""
+        settled: set[int] = set()
+        retry: list[RowFailure] = []
+        dead: list[RowFailure] = []
+        applied: list[Row] = []
+        job_id = result.job.id
+        for failed in result.failed_records:
+            row = row_of(failed.fields)
+            if row is None:
+                continue
+            settled.add(id(row))
+            error = failed.error
+            self._metrics.record_errors.labels(batch.lane.sobject, error.status_code).inc()
+            if batch.lane.action.is_delete and error.status_code in ALREADY_DELETED:
+                applied.append(row)
+                continue
+            failure = RowFailure(row, error.status_code, error.message, error.fields, job_id)
+            (retry if error.status_code in RETRIABLE_CODES else dead).append(failure)
+        for fields in result.unprocessed_records:
+            row = row_of(fields)
+            if row is not None and id(row) not in settled:
+                settled.add(id(row))
+                retry.append(
+                    RowFailure(row, "UNPROCESSED", "not processed by the job", job_id=job_id)
+                )
+        applied += [row for row in batch.rows if id(row) not in settled]
+        return BatchOutcome(batch, tuple(applied), tuple(retry), tuple(dead))
+
+    def _count_jobs(self, result: BulkResult, lane: Lane) -> None:
+        for job in result.jobs:
+            self._metrics.bulk_jobs.labels(lane.sobject, job.operation.value, job.state.value).inc()
+        usage = self._client.api_usage
+        if usage is not None:
+            self._metrics.api_requests_used.set(usage.used)
+            self._metrics.api_requests_max.set(usage.max)
+
+
+def _soql_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
