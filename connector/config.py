@@ -120,6 +120,12 @@ class SalesforceSettings(_Frozen):
     auth: AuthSettings
     ca_bundle: Path | None = Field(None, description="CA file to trust (a private CA)")
     timeout_seconds: float = Field(60.0, gt=0, description="per HTTP call")
+    job_timeout_seconds: float = Field(
+        3600.0, gt=0, description="how long one Bulk job may run before it is aborted and retried"
+    )
+    poll_initial_seconds: float = Field(
+        1.0, gt=0, description="first wait between job status polls (then x1.5, up to 30 s)"
+    )
 
 
 class OnDelete(StrEnum):

@@ -1,4 +1,4 @@
-"""Every Prometheus metric of sfsink, created on an injected registry (no globals).
+"""Every Prometheus metric of sfsink, on an injected registry (no globals), and their server.
 
 Labels are bounded: topic, partition, object, operation, outcome, reason, endpoint class,
 error code. A record key, a job id or a free-text message is never a label.
@@ -11,9 +11,13 @@ unfinished (the new owner replays them) and `pending` is a gauge.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.types import StartResponse, WSGIEnvironment
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
 _SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000)
 _BYTE_BUCKETS = tuple(2**n for n in range(10, 28, 2))
@@ -162,3 +166,54 @@ class Metrics:
                 registry=r,
             ),
         )
+
+
+class HealthServer:
+    """Serves /metrics, /healthz (the loop polled recently) and /readyz (partitions owned).
+
+    A WSGI app on a daemon thread; `liveness` and `readiness` are asked on each request.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        host: str,
+        port: int,
+        liveness: Callable[[], str | None],
+        readiness: Callable[[], str | None],
+    ) -> None:
+        self._metrics_app = make_wsgi_app(registry)
+        self._checks = {"/healthz": liveness, "/readyz": readiness}
+        self._server = make_server(host, port, self._app, handler_class=_QuietHandler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="health", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (useful when 0 was asked for)."""
+        return int(self._server.server_port)
+
+    def start(self) -> None:
+        """Start answering."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop answering and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _app(self, environ: WSGIEnvironment, start: StartResponse) -> Iterable[bytes]:
+        check = self._checks.get(environ.get("PATH_INFO", ""))
+        if check is None:
+            body: Iterable[bytes] = self._metrics_app(environ, start)
+            return body
+        problem = check()
+        status = "200 OK" if problem is None else "503 Service Unavailable"
+        start(status, [("Content-Type", "text/plain; charset=utf-8")])
+        return [(problem or "ok").encode() + b"\n"]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+        """Scrapes every few seconds would drown the service's own log."""

@@ -88,6 +88,7 @@ class LoopSettings:
     drain_timeout: float = 60.0
     poll_records: int = 5_000
     max_backoff: float = 300.0
+    stall_after: float = 60.0
 
 
 class Pipeline:
@@ -122,10 +123,14 @@ class Pipeline:
         self._paused: set[TP] = set()
         self._hold_until = 0.0
         self._outage_backoff = 0.0
+        self._assigned: set[TP] = set()
+        self._last_poll: float | None = None
+        self._salesforce_ok = False
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
         self._runner.await_leftover_jobs(self._clock() + self._settings.drain_timeout)
+        self._salesforce_ok = True
         self._source.subscribe(self._on_assign, self._on_revoke)
         try:
             while not stopping():
@@ -142,12 +147,30 @@ class Pipeline:
         self._send_dead_letters([])
         timeout = 0.1 if self._in_flight else self._poll_timeout()
         records = self._source.poll(timeout, self._settings.poll_records)
+        self._last_poll = self._clock()
         self._metrics.last_poll.set_to_current_time()
         self._ingest(records)
         self._apply_backpressure()
         self._launch(drain=False)
         self._commit()
         self._update_gauges()
+
+    def liveness(self) -> str | None:
+        """None while the loop turns; else why /healthz should fail."""
+        if self._last_poll is None:
+            return "the loop has not polled Kafka yet"
+        idle = self._clock() - self._last_poll
+        if idle > self._settings.stall_after:
+            return f"the loop has not polled Kafka for {idle:.0f}s"
+        return None
+
+    def readiness(self) -> str | None:
+        """None when connected to both sides and owning partitions; else why not."""
+        if not self._salesforce_ok:
+            return "Salesforce is not reachable (or not yet checked)"
+        if not self._assigned:
+            return "no Kafka partitions assigned"
+        return None
 
     def _poll_timeout(self) -> float:
         deadline = self._batcher.next_deadline()
@@ -215,6 +238,7 @@ class Pipeline:
             self._back_off(batch, now + exc.retry_after, "busy")
             return
         except RetriableError as exc:
+            self._salesforce_ok = False
             self._outage_backoff = min(
                 max(self._outage_backoff * 2, self._settings.retry_backoff),
                 self._settings.max_backoff,
@@ -225,6 +249,7 @@ class Pipeline:
             self._back_off(batch, now + self._outage_backoff, "outage")
             return
         self._outage_backoff = 0.0
+        self._salesforce_ok = True
         self._apply_outcome(outcome, now)
         self._batcher.done(batch)
 
@@ -296,6 +321,7 @@ class Pipeline:
 
     def _on_assign(self, partitions: list[TP]) -> None:
         log.info("assigned %s", partitions)
+        self._assigned |= set(partitions)
         if self._paused:
             self._source.pause(partitions)
             self._paused |= set(partitions)
@@ -310,6 +336,7 @@ class Pipeline:
         self._metrics.records_released.inc(self._tracker.forget(revoked))
         self._batcher.forget(revoked)
         self._paused -= revoked
+        self._assigned -= revoked
 
     def _update_gauges(self) -> None:
         self._metrics.records_pending.set(self._tracker.pending_count())
