@@ -53,7 +53,8 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    allowed = exc.headers.get("Allow", "") if isinstance(exc, HTTPException) else ""
+    headers = exc.headers if isinstance(exc, HTTPException) else None
+    allowed = (headers or {}).get("Allow", "")
     return api_error(
         405,
         "METHOD_NOT_ALLOWED",
