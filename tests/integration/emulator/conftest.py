@@ -38,6 +38,7 @@ def http(org: EmulatorHandle) -> Iterator[Callable[..., requests.Response]]:
         url = path if path.startswith("http") else f"{org.base_url}/services/data/{API}{path}"
         return session.request(method, url, **kwargs)
 
+    call.base_url = org.base_url  # type: ignore[attr-defined]
     yield call
     session.close()
 

@@ -259,3 +259,17 @@ def test_rate_limit_paces_processing(tmp_path):
         server.stop()
     assert 0.8 <= elapsed < 5
     assert any(0 < n < 4000 for n in seen)
+
+
+def test_assignment_rule_id_is_echoed_from_v49(http):
+    """An assignment rule id is kept on the job from v49.0; before that it is refused."""
+    rule = "01Q5g000000AbCdEAF"
+    job = _job(http, object="Lead", assignmentRuleId=rule)
+    assert http("GET", f"/jobs/ingest/{job['id']}").json()["assignmentRuleId"] == rule
+    old = http(
+        "POST",
+        f"{http.base_url}/services/data/v48.0/jobs/ingest",
+        json={"object": "Lead", "operation": "insert", "assignmentRuleId": rule},
+    )
+    assert old.status_code == 400
+    assert old.json()[0]["errorCode"] == "API_ERROR"
