@@ -4,9 +4,11 @@
     ├── ConfigError (ValueError)          fix the configuration; sfsink refuses to start
     ├── RetriableError                    try again later; nothing is lost or final
     │   ├── DeadLetterUnavailableError    the dead-letter topic did not acknowledge
+    │   ├── SchemaRegistryUnavailableError  the schema registry did not answer usefully
     │   ├── SalesforceBusyError *         Salesforce asked us to slow down: wait retry_after
     │   └── SalesforceUnavailableError *  connection errors, timeouts, 5xx: retries ran out
     ├── RecordError                       this record cannot be written: dead-letter it
+    │   ├── DecodeError                   the bytes are not an event we can read
     │   └── MappingError                  no route, no key, or a value of the wrong type
     ├── FatalError                        stop the process; offsets stay where they are
     │   └── AuthenticationError *         the credentials were refused, or re-auth failed
@@ -23,6 +25,8 @@ never a token, a client secret, a private key or a query string.
 """
 
 from __future__ import annotations
+
+from connector.records import SourceRecord
 
 
 class SfsinkError(Exception):
@@ -41,8 +45,34 @@ class DeadLetterUnavailableError(RetriableError):
     """Kafka did not acknowledge every dead letter; none of them may count as final."""
 
 
+class SchemaRegistryUnavailableError(RetriableError):
+    """The schema registry is down, slow or failing (5xx): the record waits, it is not bad."""
+
+
 class RecordError(SfsinkError):
     """One record cannot be written; it goes to the dead-letter topic with this reason."""
+
+
+class DecodeError(RecordError):
+    """A record whose key or value cannot be decoded; `reason` is a fixed category.
+
+    `stage` says which half failed, in Kafka Connect's words (KEY_CONVERTER or
+    VALUE_CONVERTER), for the dead-letter headers. `record` is the record as consumed, so
+    its original bytes can be dead-lettered; the message never quotes the payload.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        stage: str = "VALUE_CONVERTER",
+        record: SourceRecord | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.stage = stage
+        self.record = record
 
 
 class MappingError(RecordError):
