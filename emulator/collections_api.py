@@ -9,8 +9,6 @@ the allOrNone header).
 
 from __future__ import annotations
 
-import random
-
 from starlette.responses import Response
 
 from emulator import ids
@@ -72,7 +70,7 @@ def _type_of(call: Call, record: dict[str, object]) -> ObjectDef:
 
 
 def _run(call: Call, groups: list[tuple[Plan, list[Row]]], *, all_or_none: bool) -> None:
-    rng = random.Random(call.org.faults.current.seed)  # noqa: S311 - fault injection
+    rng = call.org.faults.derived()
     if all_or_none:
         for plan, rows in groups:
             apply(call.org.store, plan, rows, rng, write=False)

@@ -85,6 +85,15 @@ class FaultState:
             self.current = faults
             self.rng = random.Random(faults.seed)  # noqa: S311 - fault injection
 
+    def derived(self) -> random.Random:
+        """A generator for one job or call, drawn from the seeded sequence.
+
+        Each job gets a different draw (a retried one-row job is not doomed to repeat
+        its fault), and the same seed still replays the same sequence.
+        """
+        with self._lock:
+            return random.Random(self.rng.getrandbits(64))  # noqa: S311 - fault injection
+
     def http_error(self, endpoint_class: str) -> int | None:
         """The status to answer this call with, if a fault hits it."""
         spec = self.current.errors.get(endpoint_class)

@@ -8,7 +8,6 @@ the Bulk batch allocation and the configured rate (rows per second).
 from __future__ import annotations
 
 import itertools
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -49,7 +48,7 @@ class IngestRun:
         self.stop = stop
         self.started = time.monotonic()
         self.rows_done = 0
-        self.rng = random.Random(org.faults.current.seed)  # noqa: S311 - fault injection
+        self.rng = org.faults.derived()
 
     def run(self) -> None:
         """Process the whole upload, then set the terminal state."""

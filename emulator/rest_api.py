@@ -6,8 +6,6 @@ Single-record errors are 400 (404 for unknown or deleted records) with the REST 
 
 from __future__ import annotations
 
-import random
-
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -24,7 +22,7 @@ def _obj(call: Call) -> ObjectDef | None:
 
 
 def _dml(call: Call, plan: Plan, row: Row) -> Row:
-    rng = random.Random(call.org.faults.current.seed)  # noqa: S311 - fault injection
+    rng = call.org.faults.derived()
     apply(call.org.store, plan, [row], rng)
     return row
 
