@@ -123,6 +123,9 @@ class SalesforceSettings(_Frozen):
     job_timeout_seconds: float = Field(
         3600.0, gt=0, description="how long one Bulk job may run before it is aborted and retried"
     )
+    retry_max_elapsed_seconds: float = Field(
+        120.0, gt=0, description="how long one HTTP call is retried before its job is put back"
+    )
     poll_initial_seconds: float = Field(
         1.0, gt=0, description="first wait between job status polls (then x1.5, up to 30 s)"
     )

@@ -30,6 +30,8 @@ from connector.batch import Batch, Batcher
 from connector.deadletter import Failure, Stage
 from connector.errors import (
     DeadLetterUnavailableError,
+    DecodeError,
+    MappingError,
     RecordError,
     RetriableError,
     SalesforceBusyError,
@@ -126,20 +128,43 @@ class Pipeline:
         self._assigned: set[TP] = set()
         self._last_poll: float | None = None
         self._salesforce_ok = False
+        self._failed = False
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
-        self._runner.await_leftover_jobs(self._clock() + self._settings.drain_timeout)
-        self._salesforce_ok = True
+        if not self._await_leftovers(stopping):
+            self._source.close()
+            return
         self._source.subscribe(self._on_assign, self._on_revoke)
         try:
             while not stopping():
                 self.step()
             self._drain(self._clock() + self._settings.drain_timeout)
             self._commit()
+        except BaseException:
+            self._failed = True  # leaving the group must not start new work or commit
+            raise
         finally:
-            self._pool.shutdown(wait=False, cancel_futures=True)
             self._source.close()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _await_leftovers(self, stopping: Callable[[], bool]) -> bool:
+        """Wait out jobs a previous process left running; an outage here is waited out too."""
+        backoff = self._settings.retry_backoff
+        while not stopping():
+            try:
+                self._runner.await_leftover_jobs(self._clock() + self._settings.drain_timeout)
+            except RetriableError as exc:
+                log.warning(
+                    "Salesforce not reachable at start (%s); retrying in %.0fs", exc, backoff
+                )
+                self._metrics.retries.labels("outage").inc()
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self._settings.max_backoff)
+                continue
+            self._salesforce_ok = True
+            return True
+        return False
 
     def step(self) -> None:
         """One turn of the loop."""
@@ -261,6 +286,15 @@ class Pipeline:
         self._batcher.done(batch)
 
     def _apply_outcome(self, outcome: BatchOutcome, now: float) -> None:
+        lane = outcome.batch.lane
+        log.info(
+            "%s %s: %d applied, %d to retry, %d rejected",
+            lane.action.value,
+            lane.sobject,
+            len(outcome.applied),
+            len(outcome.retry),
+            len(outcome.dead),
+        )
         for row in outcome.applied:
             self._metrics.records_applied.labels(row.lane.sobject, row.lane.action.value).inc()
             self._metrics.records_superseded.labels(row.lane.sobject).inc(len(row.sources) - 1)
@@ -327,12 +361,13 @@ class Pipeline:
             self._paused |= set(partitions)
 
     def _on_revoke(self, partitions: list[TP]) -> None:
-        log.info("revoked %s: finishing their work", partitions)
-        self._drain(self._clock() + self._settings.drain_timeout)
         revoked = set(partitions)
-        offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
-        self._source.commit(offsets)
-        self._tracker.committed(offsets)
+        if not self._failed:
+            log.info("revoked %s: finishing their work", partitions)
+            self._drain(self._clock() + self._settings.drain_timeout)
+            offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
+            self._source.commit(offsets)
+            self._tracker.committed(offsets)
         self._metrics.records_released.inc(self._tracker.forget(revoked))
         self._batcher.forget(revoked)
         self._paused -= revoked
@@ -347,12 +382,17 @@ class Pipeline:
 
 
 def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:
-    stage = getattr(exc, "stage", Stage.VALUE_CONVERTER)
+    if isinstance(exc, DecodeError):
+        stage, where, reason = Stage(exc.stage), "connector.decode", exc.reason
+    elif isinstance(exc, MappingError):
+        stage, where, reason = Stage.TRANSFORMATION, "connector.mapping.Mapper", exc.reason
+    else:
+        stage, where, reason = Stage.VALUE_CONVERTER, type(exc).__module__, "undecodable"
     return Failure(
         record=record,
         stage=stage,
-        executing_class=type(exc).__module__,
-        reason=getattr(exc, "reason", "undecodable"),
+        executing_class=where,
+        reason=reason,
         error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
         message=str(exc),
     )
