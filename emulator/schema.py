@@ -16,7 +16,15 @@ import yaml
 TEXT_TYPES = frozenset({"string", "textarea", "email", "phone", "url", "picklist"})
 NUMBER_TYPES = frozenset({"double", "currency", "percent"})
 FIELD_TYPES = TEXT_TYPES | NUMBER_TYPES | {"id", "boolean", "int", "date", "datetime", "reference"}
-_DEFAULT_LENGTH = {"string": 255, "textarea": 32768, "email": 80, "phone": 40, "url": 255}
+# Picklists are 255 characters long, as describe reports them on a real org.
+_DEFAULT_LENGTH = {
+    "string": 255,
+    "textarea": 32768,
+    "email": 80,
+    "phone": 40,
+    "url": 255,
+    "picklist": 255,
+}
 
 
 class SchemaError(ValueError):
