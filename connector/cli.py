@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from connector import __version__, bulk_cli
+from connector import __version__, bulk_cli, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sfsink {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run_cli.add_parsers(commands)
     bulk_cli.add_parser(commands)
     return parser
 
@@ -25,5 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "bulk":
         return bulk_cli.run(args)
+    if args.command == "run":
+        return run_cli.run(args)
+    if args.command == "check":
+        return run_cli.check(args)
     parser.print_help()
     return 0

@@ -161,11 +161,15 @@ class JobRunner:
         return found
 
     def _failed_job(self, exc: JobFailedError) -> BulkResult:
-        """A job that ended Failed or Aborted: what it did, the rest unprocessed."""
+        """A job that ended Failed or Aborted: what it reported (rows not in it are retried)."""
         log.warning("Bulk job %s ended %s: %s", exc.job_id, exc.state, exc.error_message)
         if isinstance(exc.result, BulkResult):
             return exc.result
         raise SalesforceUnavailableError(str(exc), job_id=exc.job_id) from None
+
+    @staticmethod
+    def _ended_well(result: BulkResult) -> bool:
+        return all(job.state is JobState.JOB_COMPLETE for job in result.jobs)
 
     def _reconcile(
         self,
@@ -198,7 +202,17 @@ class JobRunner:
                 retry.append(
                     RowFailure(row, "UNPROCESSED", "not processed by the job", job_id=job_id)
                 )
-        applied += [row for row in batch.rows if id(row) not in settled]
+        rest = [row for row in batch.rows if id(row) not in settled]
+        if self._ended_well(result):
+            applied += rest
+        else:
+            # Successes were not downloaded, so a row a Failed or Aborted job does not
+            # mention may or may not have landed: writing it again is safe (upserts and
+            # deletes are idempotent), calling it applied is not.
+            retry += [
+                RowFailure(row, "JOB_NOT_COMPLETE", "the job ended early", job_id=job_id)
+                for row in rest
+            ]
         return BatchOutcome(batch, tuple(applied), tuple(retry), tuple(dead))
 
     def _count_jobs(self, result: BulkResult, lane: Lane) -> None:

@@ -1,0 +1,76 @@
+"""`sfsink run` and `sfsink check`: the long-running service and its pre-flight check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from connector.config import Config, load_config
+from connector.errors import ConfigError, SfsinkError
+from connector.metrics import HealthServer
+from connector.service import build_pipeline, stop_on_signals
+
+log = logging.getLogger("sfsink")
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `run` and `check` on the top-level command parser."""
+    run = commands.add_parser("run", help="replicate Kafka into Salesforce until stopped")
+    run.add_argument("--config", type=Path, required=True, help="the YAML settings file")
+    check = commands.add_parser("check", help="validate the config (and connections)")
+    check.add_argument("--config", type=Path, required=True, help="the YAML settings file")
+    check.add_argument("--offline", action="store_true", help="check the file alone")
+
+
+def load(path: Path) -> Config:
+    """The config from `path` and the SFSINK_* environment."""
+    return load_config(path, os.environ)
+
+
+def check(args: argparse.Namespace) -> int:
+    """Validate the file; exit 0 when it is valid, 2 with the reasons when not."""
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)  # noqa: T201 - the operator's answer
+        return 2
+    routes = ", ".join(f"{r.topic or r.topic_pattern} → {r.sobject}" for r in config.routes)
+    print(f"{args.config}: valid ({routes})")  # noqa: T201 - the operator's answer
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run until SIGTERM/SIGINT: exit 0 after a clean drain, 2 on bad config, 1 on a fatal error."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        log.error("config error: %s", exc)  # noqa: TRY400 - the message is the whole story
+        return 2
+    registry = CollectorRegistry()
+    pipeline, client = build_pipeline(config, registry)
+    health = HealthServer(
+        registry,
+        config.metrics.host,
+        config.metrics.port,
+        liveness=pipeline.liveness,
+        readiness=pipeline.readiness,
+    )
+    health.start()
+    log.info("metrics on http://%s:%d/metrics", config.metrics.host, health.port)
+    try:
+        with stop_on_signals() as stop:
+            pipeline.run(stop.is_set)
+    except SfsinkError as exc:
+        log.error("stopping: %s", exc)  # noqa: TRY400 - the message is the whole story
+        return 1
+    finally:
+        health.stop()
+        client.close()
+    log.info("stopped cleanly")
+    return 0

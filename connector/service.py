@@ -1,0 +1,140 @@
+"""Builds the running service from a Config: every stage, wired into one Pipeline."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from confluent_kafka import Producer
+from prometheus_client import CollectorRegistry
+
+from connector.batch import Batcher, BatchLimits
+from connector.config import AuthFlow, AuthSettings, Config
+from connector.deadletter import DeadLetter, producer_config
+from connector.decode import decoder_for
+from connector.flush import JobRunner
+from connector.mapping import Mapper
+from connector.metrics import Metrics
+from connector.pipeline import LoopSettings, Pipeline
+from connector.salesforce import (
+    AccessToken,
+    BulkClient,
+    ClientCredentials,
+    ClientSettings,
+    JwtBearer,
+    PollPolicy,
+    RefreshToken,
+    RetryPolicy,
+)
+from connector.salesforce.auth import AuthFlow as ClientAuth
+from connector.source import Source
+
+log = logging.getLogger(__name__)
+
+
+def client_settings(config: Config) -> ClientSettings:
+    """The BulkClient's settings from the salesforce section."""
+    sf = config.salesforce
+    return ClientSettings(
+        login_url=sf.login_url,
+        auth=auth_flow(sf.auth),
+        api_version=sf.api_version,
+        ca_bundle=str(sf.ca_bundle) if sf.ca_bundle else None,
+        read_timeout=sf.timeout_seconds,
+        poll=PollPolicy(initial=sf.poll_initial_seconds),
+        retry=RetryPolicy(max_elapsed=sf.retry_max_elapsed_seconds),
+    )
+
+
+def auth_flow(auth: AuthSettings) -> ClientAuth:
+    """The client's flow object; the config has already checked each flow's fields."""
+
+    def secret(value: object) -> str:
+        return value.get_secret_value() if value is not None else ""  # type: ignore[attr-defined]
+
+    if auth.flow is AuthFlow.CLIENT_CREDENTIALS:
+        return ClientCredentials(auth.client_id or "", secret(auth.client_secret))
+    if auth.flow is AuthFlow.JWT:
+        return JwtBearer(auth.client_id or "", auth.username or "", secret(auth.private_key))
+    if auth.flow is AuthFlow.REFRESH_TOKEN:
+        return RefreshToken(
+            auth.client_id or "", secret(auth.refresh_token), secret(auth.client_secret) or None
+        )
+    return AccessToken(secret(auth.access_token), auth.instance_url or "")
+
+
+def topics(config: Config) -> list[str]:
+    """What to subscribe to; librdkafka reads a leading ^ as a regex."""
+    if config.kafka.topic_pattern is not None:
+        pattern = config.kafka.topic_pattern
+        return [pattern if pattern.startswith("^") else f"^{pattern}"]
+    return list(config.kafka.topics)
+
+
+def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipeline, BulkClient]:
+    """Every stage of the service, ready to run."""
+    metrics = Metrics.create(registry)
+    client = BulkClient(client_settings(config))
+    batching = config.batching
+    consumer = dict(config.kafka.consumer)
+    runner = JobRunner(
+        client,
+        metrics,
+        objects={route.sobject for route in config.routes},
+        job_timeout=config.salesforce.job_timeout_seconds,
+    )
+    dead_letter = DeadLetter(
+        Producer(producer_config(consumer)),
+        config.dead_letter.topic,
+        connector_name=str(consumer["group.id"]),
+    )
+    pipeline = Pipeline(
+        source=Source(consumer, topics(config)),
+        decoder=decoder_for(config),
+        mapper=Mapper(config),
+        batcher=Batcher(
+            BatchLimits(batching.max_records, batching.max_bytes, batching.max_age_seconds)
+        ),
+        runner=runner,
+        dead_letter=dead_letter,
+        metrics=metrics,
+        settings=LoopSettings(
+            max_buffered_bytes=batching.max_buffered_bytes,
+            max_in_flight=batching.max_in_flight,
+            retry_attempts=batching.retry_attempts,
+            retry_backoff=batching.retry_backoff_seconds,
+        ),
+    )
+    return pipeline, client
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM/SIGINT set the event (drain, commit, exit 0); a second one exits at once.
+
+    Exiting at once loses nothing: offsets are committed only for final records, so
+    whatever was in flight is replayed by the next start.
+    """
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            log.warning(
+                "second %s: exiting now; unfinished records will be replayed",
+                signal.Signals(signum).name,
+            )
+            os._exit(128 + signum)
+        log.info("%s: draining, then exiting", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,195 @@
+"""The connector end to end: real Kafka in, the emulator's org out, offsets and dead letters."""
+
+from __future__ import annotations
+
+from tests.integration.pipeline.conftest import wait_until
+
+
+def by_key(records: list[dict]) -> dict[str, dict]:
+    """Live records keyed by their external id."""
+    return {r["ExternalKey__c"]: r for r in records if not r["IsDeleted"]}
+
+
+def test_upserts_sparse_updates_nulls_and_tombstones_land(sink_factory, emulator) -> None:
+    """Creates, a sparse update with a null, and a tombstone end in the expected org state."""
+    sink = sink_factory()
+    sink.produce(
+        [
+            ("a1", {"Name": "Acme", "Phone": "555-1", "Industry": "Banking"}),
+            ("a2", {"Name": "Beta"}),
+            ("a1", {"Phone": None}),
+            ("a3", {"Name": "Gamma"}),
+        ]
+    )
+    sink.start()
+    wait_until(lambda: sink.committed() == 4, what="offset 4 committed")
+    sink.produce([("a3", None)])
+    wait_until(lambda: sink.committed() == 5, what="the tombstone committed")
+    sink.stop_and_join()
+    org = by_key(emulator.admin.records("Account"))
+    assert set(org) == {"a1", "a2"}
+    assert (org["a1"]["Name"], org["a1"]["Phone"], org["a1"]["Industry"]) == (
+        "Acme",
+        None,
+        "Banking",
+    )
+    assert org["a2"]["Name"] == "Beta"
+
+
+def test_bad_records_are_dead_lettered_and_the_stream_goes_on(sink_factory, emulator) -> None:
+    """Undecodable, keyless and Salesforce-rejected records go to the DLQ; the rest land."""
+    sink = sink_factory()
+    sink.produce(
+        [
+            ("ok1", {"Name": "Fine"}),
+            ("bad1", b"{not json"),
+            (None, {"Name": "No key"}),
+            ("long", {"Name": "x" * 300}),
+            ("ok2", {"Name": "Also fine"}),
+        ]
+    )
+    sink.start()
+    wait_until(lambda: sink.committed() == 5, what="every record final and committed")
+    sink.stop_and_join()
+    assert set(by_key(emulator.admin.records("Account"))) == {"ok1", "ok2"}
+    letters = {m.offset(): dict(m.headers()) for m in sink.dead_letters(3)}
+    reasons = sorted(h["sfsink.errors.reason"] for h in letters.values())
+    assert reasons == [b"missing_key", b"salesforce_rejected", b"undecodable"]
+    rejected = next(
+        h for h in letters.values() if h["sfsink.errors.reason"] == b"salesforce_rejected"
+    )
+    assert rejected["__connect.errors.offset"] == b"3"
+    assert rejected["__connect.errors.stage"] == b"TASK_PUT"
+    assert rejected["sfsink.errors.salesforce.status_code"] == b"STRING_TOO_LONG"
+    assert rejected["sfsink.errors.salesforce.fields"] == b"Name"
+    undecodable = next(h for h in letters.values() if h["sfsink.errors.reason"] == b"undecodable")
+    assert undecodable["__connect.errors.offset"] == b"1"
+    assert undecodable["__connect.errors.topic"] == sink.topic.encode()
+
+
+def test_lock_errors_are_retried_until_every_row_lands(sink_factory, emulator) -> None:
+    """UNABLE_TO_LOCK_ROW on a third of the rows: retries land them all, none dead-lettered."""
+    emulator.admin.faults(lock_rate=0.3, seed=3)
+    sink = sink_factory(batching={"retry_attempts": 20})
+    sink.produce([(f"k{i}", {"Name": f"n{i}"}) for i in range(40)])
+    sink.start()
+    wait_until(lambda: sink.committed() == 40, what="all 40 committed")
+    sink.stop_and_join()
+    emulator.admin.faults(lock_rate=0.0)
+    assert len(by_key(emulator.admin.records("Account"))) == 40
+    retries = sink.registry.get_sample_value(
+        "sfsink_retries_total", {"reason": "UNABLE_TO_LOCK_ROW"}
+    )
+    assert retries is not None
+    assert retries > 0
+
+
+def test_an_outage_delays_and_loses_nothing(sink_factory, emulator) -> None:
+    """Ingest calls fail for a while mid-stream; after recovery every record lands."""
+    sink = sink_factory()
+    sink.produce([("before", {"Name": "first"})])
+    sink.start()
+    wait_until(lambda: sink.committed() == 1, what="the first record committed")
+    emulator.admin.faults(errors={"ingest": {"rate": 1.0, "status": 503}}, seed=1)
+    sink.produce([(f"o{i}", {"Name": f"n{i}"}) for i in range(10)])
+    wait_until(
+        lambda: (
+            (sink.registry.get_sample_value("sfsink_retries_total", {"reason": "outage"}) or 0) > 0
+        ),
+        what="an outage retry",
+    )
+    assert sink.committed() == 1
+    emulator.admin.faults(errors={})
+    wait_until(lambda: sink.committed() == 11, timeout=120, what="all 11 committed")
+    sink.stop_and_join()
+    assert len(by_key(emulator.admin.records("Account"))) == 11
+    assert sink.dead_letters(1, timeout=2) == []
+
+
+def test_a_start_during_an_outage_waits_for_salesforce(sink_factory, emulator) -> None:
+    """Started while Salesforce answers 503, sfsink stays unready, then catches up."""
+    emulator.admin.faults(errors={"ingest": {"rate": 1.0, "status": 503}}, seed=2)
+    sink = sink_factory()
+    sink.produce([("s1", {"Name": "one"})])
+    sink.start()
+    wait_until(
+        lambda: (
+            (sink.registry.get_sample_value("sfsink_retries_total", {"reason": "outage"}) or 0) > 0
+        ),
+        what="a start-up retry",
+    )
+    emulator.admin.faults(errors={})
+    wait_until(lambda: sink.committed() == 1, timeout=120, what="the record committed")
+    sink.stop_and_join()
+    assert set(by_key(emulator.admin.records("Account"))) == {"s1"}
+
+
+def test_per_key_order_holds_under_concurrent_jobs(sink_factory, emulator) -> None:
+    """Twenty versions of each key, small batches, four jobs at once: the last one wins."""
+    sink = sink_factory(batching={"max_records": 7, "max_in_flight": 4, "max_age_seconds": 0.05})
+    events = [(f"p{k}", {"Name": f"v{v}"}) for v in range(20) for k in range(15)]
+    sink.produce(events)
+    sink.start()
+    wait_until(lambda: sink.committed() == len(events), timeout=120, what="all committed")
+    sink.stop_and_join()
+    names = {r["ExternalKey__c"]: r["Name"] for r in emulator.admin.live("Account")}
+    assert names == {f"p{k}": "v19" for k in range(15)}
+
+
+def test_compaction_merges_fields_and_counts_superseded(sink_factory, emulator) -> None:
+    """Three events of one key in one batch become one row with every field, later wins."""
+    sink = sink_factory(batching={"max_age_seconds": 2})
+    sink.produce(
+        [
+            ("c1", {"Name": "first", "Phone": "1"}),
+            ("c1", {"Name": "second", "Industry": "Retail"}),
+            ("c1", {"Phone": "3"}),
+        ]
+    )
+    sink.start()
+    wait_until(lambda: sink.committed() == 3, what="all three committed")
+    sink.stop_and_join()
+    [record] = emulator.admin.live("Account")
+    assert (record["Name"], record["Phone"], record["Industry"]) == ("second", "3", "Retail")
+    superseded = sink.registry.get_sample_value(
+        "sfsink_records_superseded_total", {"object": "Account"}
+    )
+    assert superseded == 2
+
+
+def test_contacts_link_to_accounts_by_the_parents_external_id(sink_factory, emulator) -> None:
+    """A relationship column resolves the parent by its external id, as Salesforce does."""
+    contact_route = {
+        "sobject": "Contact",
+        "external_id": "ExternalKey__c",
+        "pass_unmapped": True,
+        "relationships": {"account": "Account.ExternalKey__c"},
+        "group_by": "Account.ExternalKey__c",
+    }
+    sink = sink_factory(extra_routes=[contact_route])
+    contacts = sink.config.routes[1].topic
+    sink.produce([("acc-1", {"Name": "Parent"})])
+    sink.start()
+    wait_until(lambda: sink.committed() == 1, what="the account committed")
+    sink.produce([("con-1", {"LastName": "Child", "account": "acc-1"})], topic=contacts)
+    wait_until(lambda: sink.committed(contacts) == 1, what="the contact committed")
+    sink.stop_and_join()
+    [account] = emulator.admin.live("Account")
+    [contact] = emulator.admin.live("Contact")
+    assert contact["AccountId"] == account["Id"]
+
+
+def test_a_job_that_fails_whole_is_retried_not_counted_applied(sink_factory, emulator) -> None:
+    """A job Salesforce fails as a whole has its rows written again; all land, none dead."""
+    emulator.admin.faults(fail_jobs=1)
+    sink = sink_factory()
+    sink.produce([(f"f{i}", {"Name": f"n{i}"}) for i in range(5)])
+    sink.start()
+    wait_until(lambda: sink.committed() == 5, what="all 5 committed")
+    sink.stop_and_join()
+    assert len(emulator.admin.live("Account")) == 5
+    failed = sink.registry.get_sample_value(
+        "sfsink_bulk_jobs_total", {"object": "Account", "operation": "upsert", "state": "Failed"}
+    )
+    assert failed == 1
+    assert sink.dead_letters(1, timeout=2) == []
