@@ -18,6 +18,8 @@ from connector.errors import DecodeError
 from connector.records import ChangeEvent, SourceRecord
 
 _CONVERT_ERRORS = (ValueError, TypeError, KeyError, OverflowError)
+# The first characters a JSON text can start with (after optional whitespace).
+_JSON_STARTS = frozenset('{["-0123456789tfn \t\r\n')
 
 
 class JsonDecoder:
@@ -43,6 +45,8 @@ def text_key(raw: bytes | None) -> object:
         raise DecodeError(
             "undecodable", "key is neither JSON nor UTF-8 text", stage=KEY_STAGE
         ) from None
+    if not text or text[0] not in _JSON_STARTS:
+        return text  # a plain string key; skipping the parser's exception is much faster
     try:
         parsed = json.loads(text)
     except ValueError:

@@ -161,3 +161,4 @@ def test_debezium_delete_envelope_deletes(repo_schema, record, avro_frame, tmp_p
     envelope = {"before": before, "after": None, "source": SOURCE, "op": "d", "ts_ms": 1}
     event = AvroDecoder(LocalSchemas(tmp_path)).decode(record(avro_frame(schema, envelope)))
     assert (event.op, event.fields["last_name"]) == (Op.DELETE, "Doe")
+    assert event.fields["created_at"] == datetime(1970, 1, 1, tzinfo=UTC)
