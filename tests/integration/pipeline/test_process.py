@@ -90,3 +90,22 @@ def test_kill_9_mid_flush_then_restart_converges(sink_factory, emulator, tmp_pat
     assert second.wait(timeout=90) == 0
     assert org_names(emulator) == expected_state(events)
     assert sink.dead_letters(1, timeout=2) == []
+
+
+def test_two_processes_share_a_group_and_one_dies(sink_factory, emulator, tmp_path) -> None:
+    """Two members split four partitions; one is killed; the other finishes everything."""
+    emulator.admin.faults(chunk_delay_seconds=0.2)
+    sink = sink_factory(partitions=4, batching={"max_records": 25})
+    events = [(f"m{i % 200}", {"Name": f"v{i}"}) for i in range(800)]
+    sink.produce(events)
+    first = start_process(sink, tmp_path, "a")
+    second = start_process(sink, tmp_path, "b")
+    wait_until(lambda: sink.committed(partitions=4) > 100, timeout=90, what="progress")
+    second.kill()
+    second.wait(timeout=30)
+    emulator.admin.faults(chunk_delay_seconds=0.0)
+    wait_until(lambda: sink.committed(partitions=4) == 800, timeout=180, what="all committed")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=90) == 0
+    assert org_names(emulator) == expected_state(events)
+    assert sink.dead_letters(1, timeout=2) == []
