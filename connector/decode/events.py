@@ -5,8 +5,9 @@ Shapes, in the order they are recognised:
   a second delete of a deleted key is harmless;
 - a Debezium envelope {"op", "before", "after", "source", "ts_ms"}: op d deletes (its
   fields are the `before` image), c, u and r (snapshot read) upsert the `after` image;
-- Debezium's schema-change and heartbeat messages carry no row: rejected by name, so a
-  route that matches their topics by mistake shows up in the dead-letter topic;
+- Debezium's schema-change, heartbeat and transaction-metadata messages carry no row:
+  rejected by name, so a route that matches their topics by mistake shows up in the
+  dead-letter topic;
 - a row unwrapped by ExtractNewRecordState: `__deleted="true"` (or `__op="d"`) deletes;
   fields named `__…` are Debezium's added metadata and are dropped;
 - any other object: upsert its fields, absent fields stay absent.
@@ -23,6 +24,7 @@ from connector.records import ChangeEvent, Op, SourceRecord
 _UPSERT_OPS = frozenset({"c", "u", "r"})
 _NOT_ROWS = {"t": "a truncate", "m": "a logical decoding message"}
 _SCHEMA_CHANGE_KEYS = frozenset({"ddl", "tableChanges"})
+_TRANSACTION_KEYS = frozenset({"status", "id", "data_collections"})
 _MAX_OP_SHOWN = 8
 
 
@@ -62,3 +64,5 @@ def _reject_control(value: Mapping[str, object]) -> None:
         raise DecodeError("not_a_change_event", "a Debezium schema-change event carries no row")
     if value.keys() == {"ts_ms"}:
         raise DecodeError("not_a_change_event", "a Debezium heartbeat carries no row")
+    if _TRANSACTION_KEYS <= value.keys():
+        raise DecodeError("not_a_change_event", "a Debezium transaction marker carries no row")

@@ -114,6 +114,13 @@ def test_heartbeat_is_rejected_as_no_row(record):
         decode(record, {"ts_ms": 1})
 
 
+def test_transaction_marker_is_rejected_as_no_row(record):
+    """Debezium's transaction BEGIN/END markers are not rows to upsert."""
+    marker = {"status": "END", "id": "571:53195832", "event_count": 2, "data_collections": []}
+    with pytest.raises(DecodeError, match="transaction marker"):
+        decode(record, marker)
+
+
 def test_bad_json_is_rejected_with_a_position_not_the_payload(record):
     """Invalid JSON names the parser's complaint and position, never the bytes."""
     with pytest.raises(DecodeError) as caught:
