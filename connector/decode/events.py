@@ -64,5 +64,5 @@ def _reject_control(value: Mapping[str, object]) -> None:
         raise DecodeError("not_a_change_event", "a Debezium schema-change event carries no row")
     if value.keys() == {"ts_ms"}:
         raise DecodeError("not_a_change_event", "a Debezium heartbeat carries no row")
-    if _TRANSACTION_KEYS <= value.keys():
+    if value.keys() >= _TRANSACTION_KEYS:
         raise DecodeError("not_a_change_event", "a Debezium transaction marker carries no row")
