@@ -129,6 +129,7 @@ class Pipeline:
         self._last_poll: float | None = None
         self._salesforce_ok = False
         self._failed = False
+        self._record_size = 0.0
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
@@ -171,7 +172,7 @@ class Pipeline:
         self._settle_finished()
         self._send_dead_letters([])
         timeout = 0.1 if self._in_flight else self._poll_timeout()
-        records = self._source.poll(timeout, self._settings.poll_records)
+        records = self._source.poll(timeout, self._poll_size())
         self._last_poll = self._clock()
         self._metrics.last_poll.set_to_current_time()
         self._ingest(records)
@@ -197,6 +198,18 @@ class Pipeline:
             return "no Kafka partitions assigned"
         return None
 
+    def _poll_size(self) -> int:
+        """As many records as fit under the memory bound, by their average size so far.
+
+        Backpressure acts between polls; sizing each poll keeps one poll from
+        overshooting the bound by thousands of records.
+        """
+        if not self._record_size:
+            return min(100, self._settings.poll_records)  # a first look, to learn the size
+        room = self._settings.max_buffered_bytes - self._batcher.buffered_bytes
+        fitting = room // self._record_size
+        return int(min(max(fitting, 1), self._settings.poll_records))
+
     def _poll_timeout(self) -> float:
         deadline = self._batcher.next_deadline()
         if deadline is None:
@@ -207,6 +220,7 @@ class Pipeline:
         if not records:
             return
         self._tracker.track(records)
+        held_before = self._batcher.buffered_bytes
         now = self._clock()
         failures: list[Failure] = []
         final: list[SourceRecord] = []
@@ -221,11 +235,18 @@ class Pipeline:
                 final.append(record)
             else:
                 self._batcher.add(row, now)
+        self._learn_record_size(records, self._batcher.buffered_bytes - held_before)
         for record in final:
             sobject = self._mapper.sobject_for(record.position.topic)
             self._metrics.records_applied.labels(sobject, "ignore").inc()
         self._tracker.mark_final(record.position for record in final)
         self._send_dead_letters(failures)
+
+    def _learn_record_size(self, records: list[SourceRecord], added: int) -> None:
+        """Bytes a record costs once buffered (raw bytes plus its rendered row), averaged."""
+        raw = sum(len(r.value or b"") + len(r.key or b"") for r in records)
+        size = max(raw, added) / len(records)
+        self._record_size = 0.8 * self._record_size + 0.2 * size if self._record_size else size
 
     def _apply_backpressure(self) -> None:
         held = self._batcher.buffered_bytes

@@ -193,3 +193,32 @@ def test_a_job_that_fails_whole_is_retried_not_counted_applied(sink_factory, emu
     )
     assert failed == 1
     assert sink.dead_letters(1, timeout=2) == []
+
+
+def test_memory_stays_under_the_bound_with_a_backlog_ten_times_it(sink_factory, emulator) -> None:
+    """A 10 MiB backlog with a 1 MiB bound: partitions pause, buffered bytes stay bounded."""
+    emulator.admin.faults(chunk_delay_seconds=0.5)
+    bound = 2**20
+    sink = sink_factory(
+        batching={"max_buffered_bytes": bound, "max_records": 200, "max_in_flight": 2}
+    )
+    padding = "x" * 2500
+    count = 4000
+    sink.produce([(f"b{i}", {"Name": f"n{i}", "Description": padding}) for i in range(count)])
+    peak = 0.0
+    paused = 0.0
+    sink.start()
+
+    def sample() -> bool:
+        nonlocal peak, paused
+        peak = max(peak, sink.registry.get_sample_value("sfsink_buffered_bytes") or 0)
+        paused = max(paused, sink.registry.get_sample_value("sfsink_paused_partitions") or 0)
+        if paused:
+            emulator.admin.faults(chunk_delay_seconds=0.0)
+        return sink.committed() == count
+
+    wait_until(sample, timeout=180, what=f"all {count} committed")
+    sink.stop_and_join()
+    assert paused == 1
+    assert 0 < peak <= bound * 1.2
+    assert len(emulator.admin.live("Account")) == count
