@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from connector.errors import DecodeError, SchemaRegistryUnavailableError
 
@@ -28,11 +29,14 @@ class RegistrySettings:
             is taken as basic-auth user info.
         user_info: basic-auth "user:password" (Confluent's basic.auth.user.info).
         timeout: seconds to connect and to read each answer.
+        attempts: tries per lookup before the registry counts as unavailable; a short
+            blip (a registry restart) then costs a pause, not a stopped loop.
     """
 
     url: str
     user_info: str | None = field(default=None, repr=False)
     timeout: float = 10.0
+    attempts: int = 3
 
 
 class SchemaRegistry:
@@ -47,13 +51,19 @@ class SchemaRegistry:
         self._session = session or requests.Session()
         self._session.auth = _auth(settings.user_info, parts.username, parts.password)
         self._timeout = settings.timeout
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(SchemaRegistryUnavailableError),
+            stop=stop_after_attempt(max(settings.attempts, 1)),
+            wait=wait_random_exponential(multiplier=0.2, max=2.0),
+            reraise=True,
+        )
         self._schemas: dict[int, str] = {}
 
     def schema(self, schema_id: int) -> str:
         """The writer schema (Avro JSON text) registered under `schema_id`."""
         text = self._schemas.get(schema_id)
         if text is None:
-            text = self._fetch(schema_id)
+            text = self._retrying(self._fetch, schema_id)
             self._schemas[schema_id] = text
         return text
 

@@ -93,22 +93,25 @@ def test_credentials_in_the_url_authenticate(stand_in):
 
 
 def test_refused_credentials_are_retriable_and_not_quoted(stand_in):
-    """A 401 is the registry's problem (retriable), and the password is in no message."""
-    registry = SchemaRegistry(RegistrySettings(stand_in.url, user_info="sr-user:wrong-pass"))
+    """A 401 is tried `attempts` times, then retriable; the password is in no message."""
+    settings = RegistrySettings(stand_in.url, user_info="sr-user:wrong-pass", attempts=2)
     with pytest.raises(SchemaRegistryUnavailableError, match="HTTP 401") as caught:
-        registry.schema(1)
+        SchemaRegistry(settings).schema(1)
     assert "wrong-pass" not in str(caught.value)
+    assert stand_in.requests == ["/schemas/ids/1"] * 2
 
 
-def test_unknown_id_is_a_decode_error(stand_in):
-    """Confluent's 40403 means the id is unknown: the record's fault."""
+def test_unknown_id_is_a_decode_error_without_retries(stand_in):
+    """Confluent's 40403 means the id is unknown: the record's fault, asked once."""
     registry = SchemaRegistry(RegistrySettings(stand_in.url, user_info="sr-user:sr-pass"))
     with pytest.raises(DecodeError, match="schema id 2 is not in the registry"):
         registry.schema(2)
+    assert stand_in.requests == ["/schemas/ids/2"]
 
 
 def test_a_slow_registry_times_out_as_retriable(stand_in):
     """An answer slower than the timeout is a retriable registry error."""
-    registry = SchemaRegistry(RegistrySettings(f"{stand_in.url}/slow", timeout=0.3))
+    settings = RegistrySettings(f"{stand_in.url}/slow", timeout=0.3, attempts=1)
+    registry = SchemaRegistry(settings)
     with pytest.raises(SchemaRegistryUnavailableError, match="ReadTimeout"):
         registry.schema(1)
