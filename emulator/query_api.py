@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from emulator import results_api
+from emulator import results_api, soql
 from emulator.http import Call, Handler, api, api_error, not_found, sf_json
 from emulator.jobs import DELIMITERS, LINE_ENDINGS, TERMINAL, Job, State, created_info, full_info
 from emulator.query_worker import decode_locator, encode_locator, index_path
-
-if TYPE_CHECKING:
-    from emulator.soql import Query
 
 DEFAULT_PAGE = 100_000
 _PIECE = 1 << 20
@@ -53,9 +49,7 @@ def _invalid(name: str, value: object) -> Response:
     return api_error(400, "API_ERROR", f"Invalid value: '{shown}' supplied for property: '{name}'")
 
 
-def _parse(call: Call, text: str) -> Query | Response:
-    from emulator import soql  # noqa: PLC0415 - TEMP until soql.py lands
-
+def _parse(call: Call, text: str) -> soql.Query | Response:
     try:
         query = soql.parse(text, call.org.schema.field_types)
     except soql.SoqlError as exc:

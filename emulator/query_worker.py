@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from emulator import soql
 from emulator.csvio import quote
 from emulator.jobs import DELIMITERS, LINE_ENDINGS, Job, State
 from emulator.org import Org
@@ -51,8 +52,6 @@ def index_path(job: Job) -> Path:
 
 def run_query(org: Org, job: Job) -> None:
     """Evaluate the job's SOQL and write its result file; set the terminal state."""
-    from emulator import soql  # noqa: PLC0415 - TEMP until soql.py lands
-
     started = time.monotonic()
     try:
         query = soql.parse(str(job.query), org.schema.field_types)

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from starlette.responses import Response
 
+from emulator import soql
 from emulator.http import Call, api_error, sf_json
 
 PAGE = 2000
@@ -50,8 +51,6 @@ def _json_value(value: object) -> object:
 
 
 def _page(call: Call, cursor: Cursor, offset: int) -> Response:
-    from emulator import soql  # noqa: PLC0415 - TEMP until soql.py lands
-
     try:
         query = soql.parse(cursor.text, call.org.schema.field_types)
     except soql.SoqlError as exc:
