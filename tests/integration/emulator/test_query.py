@@ -180,3 +180,25 @@ def test_where_order_by_and_typed_values(sf, tmp_path):
     assert sorted(r["Name"] for r in since["records"]) == ["B", "C"]
     nulls = sf.query("SELECT Name FROM Account WHERE AnnualRevenue = null")
     assert [r["Name"] for r in nulls["records"]] == ["D"]
+
+
+def test_query_results_wait_for_job_complete_and_jobs_are_listed(org: EmulatorHandle, http):
+    """Results of an unfinished query job are 400; GET /jobs/query lists V2Query jobs."""
+    org.admin.faults(stall_jobs=True)
+    job = http(
+        "POST", "/jobs/query", json={"operation": "query", "query": "SELECT Id FROM Account"}
+    )
+    early = http("GET", f"/jobs/query/{job.json()['id']}/results")
+    assert early.status_code == 400
+    assert early.json()[0]["errorCode"] == "INVALIDJOBSTATE"
+    listed = http("GET", "/jobs/query").json()
+    assert [j["id"] for j in listed["records"]] == [job.json()["id"]]
+    assert listed["records"][0]["jobType"] == "V2Query"
+    assert listed["done"] is True
+    org.admin.faults(stall_jobs=False)
+    wait_for_state(http, f"/jobs/query/{job.json()['id']}", {"JobComplete"})
+    done = http("GET", f"/jobs/query/{job.json()['id']}/results")
+    assert done.status_code == 200
+    assert done.headers["Sforce-Locator"] == "null"
+    assert done.headers["Sforce-NumberOfRecords"] == "0"
+    assert done.text == '"Id"\n'
