@@ -220,6 +220,36 @@ class BatchingSettings(_Frozen):
     retry_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay, doubled")
 
 
+class AvroSettings(_Frozen):
+    """Where Avro writer schemas come from: a schema registry, else local .avsc files."""
+
+    registry_url: str | None = Field(
+        None, description="Confluent-compatible registry, e.g. http://registry:8081"
+    )
+    registry_user_info: SecretStr | None = Field(
+        None, description="basic auth user:password (or registry_user_info_file)"
+    )
+    registry_user_info_file: Path | None = None
+    registry_timeout_seconds: float = Field(10.0, gt=0, description="per registry call")
+    schemas_dir: Path = Field(Path("schemas"), description="where local .avsc files live")
+    schema_files: dict[str, str] = Field(
+        default_factory=dict, description="subject -> .avsc file, without a registry"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_file(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("registry_user_info_file"):
+            path = Path(data["registry_user_info_file"])
+            try:
+                return {**data, "registry_user_info": path.read_text().strip()}
+            except OSError as exc:
+                raise ValueError(
+                    f"cannot read registry_user_info_file {path}: {exc.strerror}"
+                ) from None
+        return data
+
+
 class DeadLetterSettings(_Frozen):
     """Where records that cannot be written go, with the reason."""
 
@@ -241,6 +271,7 @@ class Config(_Frozen):
     salesforce: SalesforceSettings
     routes: tuple[Route, ...] = Field(min_length=1)
     batching: BatchingSettings = BatchingSettings()
+    avro: AvroSettings = AvroSettings()
     dead_letter: DeadLetterSettings
     metrics: MetricsSettings = MetricsSettings()
 

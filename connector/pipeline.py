@@ -130,6 +130,8 @@ class Pipeline:
         self._salesforce_ok = False
         self._failed = False
         self._record_size = 0.0
+        self._held: list[SourceRecord] = []
+        self._decoder_ok = True
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
@@ -171,6 +173,8 @@ class Pipeline:
         """One turn of the loop."""
         self._settle_finished()
         self._send_dead_letters([])
+        if self._held:
+            self._process(self._held)
         timeout = 0.1 if self._in_flight else self._poll_timeout()
         records = self._source.poll(timeout, self._poll_size())
         self._last_poll = self._clock()
@@ -194,6 +198,8 @@ class Pipeline:
         """None when connected to both sides and owning partitions; else why not."""
         if not self._salesforce_ok:
             return "Salesforce is not reachable (or not yet checked)"
+        if not self._decoder_ok:
+            return "the schema registry is not reachable"
         if not self._assigned:
             return "no Kafka partitions assigned"
         return None
@@ -220,21 +226,42 @@ class Pipeline:
         if not records:
             return
         self._tracker.track(records)
+        for record in records:
+            self._metrics.records_consumed.labels(record.position.topic).inc()
+        if self._held:
+            self._held += records  # fetched before the pause took hold: they queue behind
+            return
+        self._process(records)
+
+    def _process(self, records: list[SourceRecord]) -> None:
+        """Decode, map and buffer; a decoder that cannot reach its registry holds the rest.
+
+        Held records are tried again before anything new is polled, in order, and the
+        partitions stay paused meanwhile: nothing is skipped, nothing overtakes them.
+        """
         held_before = self._batcher.buffered_bytes
         now = self._clock()
         failures: list[Failure] = []
         final: list[SourceRecord] = []
-        for record in records:
-            self._metrics.records_consumed.labels(record.position.topic).inc()
+        for index, record in enumerate(records):
             try:
                 row = self._mapper.to_row(self._decoder.decode(record))
             except RecordError as exc:
                 failures.append(_record_failure(record, exc))
                 continue
+            except RetriableError as exc:
+                log.warning("cannot decode yet (%s); holding %d records", exc, len(records) - index)
+                self._metrics.retries.labels("decode").inc()
+                self._held = records[index:]
+                self._decoder_ok = False
+                break
             if row is None:
                 final.append(record)
             else:
                 self._batcher.add(row, now)
+        else:
+            self._held = []
+            self._decoder_ok = True
         self._learn_record_size(records, self._batcher.buffered_bytes - held_before)
         for record in final:
             sobject = self._mapper.sobject_for(record.position.topic)
@@ -251,13 +278,13 @@ class Pipeline:
     def _apply_backpressure(self) -> None:
         held = self._batcher.buffered_bytes
         limit = self._settings.max_buffered_bytes
-        if held >= limit:
+        if held >= limit or self._held:
             to_pause = set(self._source.assignment()) - self._paused
             if to_pause:
                 self._source.pause(to_pause)
                 self._paused |= to_pause
                 log.info("paused %d partitions: %d bytes buffered", len(to_pause), held)
-        elif self._paused and held < limit // 2:
+        elif self._paused and held < limit // 2 and not self._held:
             self._source.resume(self._paused)
             log.info("resumed %d partitions: %d bytes buffered", len(self._paused), held)
             self._paused.clear()
@@ -391,6 +418,7 @@ class Pipeline:
             self._tracker.committed(offsets)
         self._metrics.records_released.inc(self._tracker.forget(revoked))
         self._batcher.forget(revoked)
+        self._held = [r for r in self._held if r.position.topic_partition not in revoked]
         self._paused -= revoked
         self._assigned -= revoked
 

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from connector.batch import Batcher, BatchLimits
 from connector.config import AuthFlow, AuthSettings, Config
 from connector.deadletter import DeadLetter, producer_config
-from connector.decode import decoder_for
+from connector.decode import RegistrySettings, decoder_for
 from connector.flush import JobRunner
 from connector.mapping import Mapper
 from connector.metrics import Metrics
@@ -68,6 +68,19 @@ def auth_flow(auth: AuthSettings) -> ClientAuth:
     return AccessToken(secret(auth.access_token), auth.instance_url or "")
 
 
+def registry_settings(config: Config) -> RegistrySettings | None:
+    """The schema registry client's settings, when a registry is configured."""
+    avro = config.avro
+    if avro.registry_url is None:
+        return None
+    user_info = avro.registry_user_info
+    return RegistrySettings(
+        avro.registry_url,
+        user_info.get_secret_value() if user_info else None,
+        timeout=avro.registry_timeout_seconds,
+    )
+
+
 def topics(config: Config) -> list[str]:
     """What to subscribe to; librdkafka reads a leading ^ as a regex."""
     if config.kafka.topic_pattern is not None:
@@ -95,7 +108,12 @@ def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipelin
     )
     pipeline = Pipeline(
         source=Source(consumer, topics(config)),
-        decoder=decoder_for(config),
+        decoder=decoder_for(
+            config,
+            registry=registry_settings(config),
+            schemas_dir=config.avro.schemas_dir,
+            schema_files=config.avro.schema_files,
+        ),
         mapper=Mapper(config),
         batcher=Batcher(
             BatchLimits(batching.max_records, batching.max_bytes, batching.max_age_seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devstack import free_port
 from tests.integration.pipeline.conftest import wait_until
 
 
@@ -222,3 +223,31 @@ def test_memory_stays_under_the_bound_with_a_backlog_ten_times_it(sink_factory, 
     assert paused == 1
     assert 0 < peak <= bound * 1.2
     assert len(emulator.admin.live("Account")) == count
+
+
+def test_an_unreachable_schema_registry_holds_records_instead_of_failing(
+    sink_factory, emulator
+) -> None:
+    """Avro records whose registry is down are held, not dead-lettered, and not committed."""
+    sink = sink_factory(route={"format": "avro"})
+    sink.config = sink.config.model_copy(
+        update={
+            "avro": sink.config.avro.model_copy(
+                update={"registry_url": f"http://127.0.0.1:{free_port()}"}
+            )
+        }
+    )
+    sink.produce([("r1", b"\x00\x00\x00\x00\x01\x02ab")])
+    sink.start()
+    wait_until(
+        lambda: (
+            (sink.registry.get_sample_value("sfsink_retries_total", {"reason": "decode"}) or 0) >= 2
+        ),
+        what="decode retries",
+    )
+    assert sink.committed() < 0
+    assert sink.thread is not None
+    assert sink.thread.is_alive()
+    sink.stop_and_join()
+    assert sink.dead_letters(1, timeout=2) == []
+    assert emulator.admin.live("Account") == []
