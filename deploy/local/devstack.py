@@ -420,7 +420,48 @@ def status() -> int:
 
 
 def ping() -> int:
-    """Show the stack answering: one record produced to and consumed from Kafka."""
+    """Show the stack answering: Kafka round-trips a record, the emulator serves the API."""
+    return ping_kafka() or ping_emulator()
+
+
+def ping_emulator() -> int:
+    """Sign in with the client-credentials flow and read the org's daily API budget."""
+    import requests  # noqa: PLC0415 - needs the venv
+
+    emulator = stack_emulator()
+    session = requests.Session()
+    session.verify = str(emulator.ca_file)
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
+    began = time.monotonic()
+    token = session.post(
+        f"{emulator.url}/services/oauth2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": emulator.client_id,
+            "client_secret": emulator.client_secret,
+        },
+        timeout=10,
+    )
+    if token.status_code != 200:  # noqa: PLR2004 - HTTP OK
+        print(f"emulator refused the client-credentials sign-in: HTTP {token.status_code}")
+        return 1
+    body = token.json()
+    limits = session.get(
+        f"{body['instance_url']}/services/data/v62.0/limits",
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+        timeout=10,
+    ).json()
+    daily = limits["DailyApiRequests"]
+    elapsed = (time.monotonic() - began) * 1000
+    print(
+        f"emulator answers: signed in and read /limits in {elapsed:.0f} ms "
+        f"({daily['Remaining']} of {daily['Max']} daily API requests left)"
+    )
+    return 0
+
+
+def ping_kafka() -> int:
+    """Show Kafka answering: one record produced to and consumed from a topic."""
     from confluent_kafka import Consumer, Producer  # noqa: PLC0415 - needs the venv
 
     broker = stack_broker()
