@@ -251,3 +251,49 @@ def test_an_unreachable_schema_registry_holds_records_instead_of_failing(
     sink.stop_and_join()
     assert sink.dead_letters(1, timeout=2) == []
     assert emulator.admin.live("Account") == []
+
+
+def test_debezium_json_streams_and_all_three_delete_shapes(sink_factory, emulator) -> None:
+    """Envelopes c/u/r upsert; op=d, __deleted="true" and a tombstone each delete their key."""
+    sink = sink_factory(
+        route={
+            "key_path": "id",
+            "pass_unmapped": False,
+            "fields": {"name": "Name", "phone": "Phone"},
+        }
+    )
+
+    def envelope(op: str, before: object, after: object) -> dict[str, object]:
+        return {
+            "before": before,
+            "after": after,
+            "op": op,
+            "source": {"table": "accounts"},
+            "ts_ms": 1,
+        }
+
+    sink.produce(
+        [
+            ({"id": 1}, envelope("r", None, {"id": 1, "name": "One", "phone": "1"})),
+            ({"id": 2}, envelope("c", None, {"id": 2, "name": "Two", "phone": "2"})),
+            ({"id": 3}, envelope("c", None, {"id": 3, "name": "Three", "phone": None})),
+            ({"id": 4}, envelope("c", None, {"id": 4, "name": "Four", "phone": "4"})),
+            ({"id": 1}, envelope("u", {"id": 1}, {"id": 1, "name": "One!", "phone": None})),
+        ]
+    )
+    sink.start()
+    wait_until(lambda: sink.committed() == 5, what="the creates and updates committed")
+    sink.produce(
+        [
+            ({"id": 2}, envelope("d", {"id": 2, "name": "Two", "phone": "2"}, None)),
+            ({"id": 2}, None),
+            ({"id": 3}, {"id": 3, "name": "Three", "__deleted": "true"}),
+            ({"id": 4}, None),
+        ]
+    )
+    wait_until(lambda: sink.committed() == 9, what="the deletes committed")
+    sink.stop_and_join()
+    live = {r["ExternalKey__c"]: (r["Name"], r["Phone"]) for r in emulator.admin.live("Account")}
+    assert live == {"1": ("One!", None)}
+    deleted = {r["ExternalKey__c"] for r in emulator.admin.records("Account") if r["IsDeleted"]}
+    assert deleted == {"2", "3", "4"}
