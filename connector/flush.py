@@ -41,6 +41,7 @@ class BatchOutcome:
     applied: tuple[Row, ...]
     retry: tuple[RowFailure, ...]
     dead: tuple[RowFailure, ...]
+    job_ids: tuple[str, ...] = ()
 
 
 # Row errors worth another attempt: contention and Salesforce-side hiccups.
@@ -213,7 +214,8 @@ class JobRunner:
                 RowFailure(row, "JOB_NOT_COMPLETE", "the job ended early", job_id=job_id)
                 for row in rest
             ]
-        return BatchOutcome(batch, tuple(applied), tuple(retry), tuple(dead))
+        jobs = tuple(job.id for job in result.jobs)
+        return BatchOutcome(batch, tuple(applied), tuple(retry), tuple(dead), jobs)
 
     def _count_jobs(self, result: BulkResult, lane: Lane) -> None:
         for job in result.jobs:

@@ -336,9 +336,10 @@ class Pipeline:
     def _apply_outcome(self, outcome: BatchOutcome, now: float) -> None:
         lane = outcome.batch.lane
         log.info(
-            "%s %s: %d applied, %d to retry, %d rejected",
+            "%s %s job %s: %d applied, %d to retry, %d rejected",
             lane.action.value,
             lane.sobject,
+            ",".join(outcome.job_ids) or "(none needed)",
             len(outcome.applied),
             len(outcome.retry),
             len(outcome.dead),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -109,3 +110,28 @@ def test_two_processes_share_a_group_and_one_dies(sink_factory, emulator, tmp_pa
     assert first.wait(timeout=90) == 0
     assert org_names(emulator) == expected_state(events)
     assert sink.dead_letters(1, timeout=2) == []
+
+
+def test_no_secret_in_logs_metrics_or_dead_letters(sink_factory, emulator, tmp_path) -> None:
+    """The client secret and the session token appear in no log line, metric or header."""
+    sink = sink_factory()
+    sink.produce([("ok", {"Name": "fine"}), ("bad", {"Name": "x" * 300}), ("raw", b"{oops")])
+    port = free_port()
+    proc = start_process(sink, tmp_path, "secrets", port)
+    wait_until(lambda: sink.committed() == 3, what="all three final")
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    emulator.admin.expire_sessions()  # a re-authentication must not log the new token either
+    sink.produce([("again", {"Name": "after re-auth"})])
+    wait_until(lambda: sink.committed() == 4, what="the record after re-auth")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=90) == 0
+    log = (tmp_path / "secrets.log").read_text()
+    headers = b"".join(v or b"" for m in sink.dead_letters(2) for _, v in m.headers())
+    secret = emulator.client_secret
+    for text in (log, metrics, headers.decode()):
+        assert secret not in text
+        assert "Bearer " not in text
+        assert "access_token" not in text
+        # Session ids are "<org id>!<random>", as Salesforce's are: none may be printed.
+        assert re.search(r"00D\w{12}!", text) is None
+    assert "upsert Account job 750" in log  # the log is not empty: it names the jobs
