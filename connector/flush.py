@@ -195,7 +195,7 @@ class JobRunner:
                 applied.append(row)
                 continue
             failure = RowFailure(row, error.status_code, error.message, error.fields, job_id)
-            (retry if error.status_code in RETRIABLE_CODES else dead).append(failure)
+            (retry if _retriable(error.status_code, error.message) else dead).append(failure)
         for fields in result.unprocessed_records:
             row = row_of(fields)
             if row is not None and id(row) not in settled:
@@ -224,6 +224,15 @@ class JobRunner:
         if usage is not None:
             self._metrics.api_requests_used.set(usage.used)
             self._metrics.api_requests_max.set(usage.max)
+
+
+def _retriable(code: str, message: str) -> bool:
+    """Worth another attempt: contention, hiccups, or a parent that has not landed yet.
+
+    A child row naming its parent by external id often travels in the same window as
+    the parent, in another lane's job: until that job lands, the lookup fails.
+    """
+    return code in RETRIABLE_CODES or message.startswith("Foreign key external ID:")
 
 
 def _soql_string(value: str) -> str:

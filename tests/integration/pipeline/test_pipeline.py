@@ -297,3 +297,36 @@ def test_debezium_json_streams_and_all_three_delete_shapes(sink_factory, emulato
     assert live == {"1": ("One!", None)}
     deleted = {r["ExternalKey__c"] for r in emulator.admin.records("Account") if r["IsDeleted"]}
     assert deleted == {"2", "3", "4"}
+
+
+def test_a_child_flushed_before_its_parent_is_retried_until_the_parent_lands(
+    sink_factory, emulator
+) -> None:
+    """A contact whose account has not landed yet is retried, then linked once it has."""
+    contact_route = {
+        "sobject": "Contact",
+        "external_id": "ExternalKey__c",
+        "pass_unmapped": True,
+        "relationships": {"account": "Account.ExternalKey__c"},
+    }
+    sink = sink_factory(extra_routes=(contact_route,), batching={"retry_attempts": 30})
+    contacts = sink.config.routes[1].topic
+    sink.produce([("con-2", {"LastName": "Early", "account": "acc-2"})], topic=contacts)
+    sink.start()
+    wait_until(
+        lambda: (
+            (
+                sink.registry.get_sample_value("sfsink_retries_total", {"reason": "INVALID_FIELD"})
+                or 0
+            )
+            > 0
+        ),
+        what="a lookup retry",
+    )
+    sink.produce([("acc-2", {"Name": "Late parent"})])
+    wait_until(lambda: sink.committed(contacts) == 1, timeout=90, what="the contact committed")
+    sink.stop_and_join()
+    [account] = emulator.admin.live("Account")
+    [contact] = emulator.admin.live("Contact")
+    assert contact["AccountId"] == account["Id"]
+    assert sink.dead_letters(1, timeout=2) == []
