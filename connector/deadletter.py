@@ -17,11 +17,10 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from connector.errors import DeadLetterUnavailableError
 from connector.records import SourceRecord
+from connector.source import KafkaValue, connection_settings
 
 CONNECT_PREFIX = "__connect.errors."
 SFSINK_PREFIX = "sfsink.errors."
-# Connection settings shared with the consumer; the rest of its settings are its own.
-_SHARED_KEYS = ("bootstrap.servers", "security.protocol", "client.id", "client.dns.lookup")
 
 
 _Delivered = Callable[[KafkaError | None, "Message[bytes, bytes]"], None]
@@ -64,14 +63,14 @@ class Failure:
     salesforce: SalesforceFailure | None = None
 
 
-def producer_config(consumer: Mapping[str, object]) -> dict[str, object]:
+def producer_config(consumer: Mapping[str, KafkaValue]) -> dict[str, KafkaValue]:
     """Settings for the dead-letter producer: the consumer's connection, acks from all."""
-    shared = {
-        key: value
-        for key, value in consumer.items()
-        if key in _SHARED_KEYS or key.startswith(("sasl.", "ssl."))
+    return {
+        **connection_settings(consumer),
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
     }
-    return {**shared, "enable.idempotence": True, "acks": "all", "linger.ms": 5}
 
 
 def headers_for(

@@ -8,12 +8,16 @@ import os
 import sys
 from pathlib import Path
 
+from confluent_kafka.admin import AdminClient
 from prometheus_client import CollectorRegistry
 
 from connector.config import Config, load_config
 from connector.errors import ConfigError, SfsinkError
 from connector.metrics import HealthServer
-from connector.service import build_pipeline, stop_on_signals
+from connector.preflight import check_routes, ensure_dead_letter_topic, kafka_problems
+from connector.salesforce import BulkClient
+from connector.service import build_pipeline, client_settings, stop_on_signals
+from connector.source import connection_settings
 
 log = logging.getLogger("sfsink")
 
@@ -33,7 +37,10 @@ def load(path: Path) -> Config:
 
 
 def check(args: argparse.Namespace) -> int:
-    """Validate the file; exit 0 when it is valid, 2 with the reasons when not."""
+    """Validate the file, then (unless --offline) Kafka's topics and the org's describe.
+
+    Exit 0 when all is well, 2 with every problem when not.
+    """
     try:
         config = load(args.config)
     except ConfigError as exc:
@@ -41,6 +48,19 @@ def check(args: argparse.Namespace) -> int:
         return 2
     routes = ", ".join(f"{r.topic or r.topic_pattern} → {r.sobject}" for r in config.routes)
     print(f"{args.config}: valid ({routes})")  # noqa: T201 - the operator's answer
+    if args.offline:
+        return 0
+    admin = AdminClient(connection_settings(config.kafka.consumer))
+    try:
+        with BulkClient(client_settings(config)) as client:
+            problems = kafka_problems(config, admin) + check_routes(config, client.describe)
+    except SfsinkError as exc:
+        problems = [f"cannot check Salesforce: {exc}"]
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)  # noqa: T201 - the operator's answer
+    if problems:
+        return 2
+    print("Kafka and Salesforce answer; every route matches the org")  # noqa: T201
     return 0
 
 
@@ -54,6 +74,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     registry = CollectorRegistry()
     pipeline, client = build_pipeline(config, registry)
+    problems = check_routes(config, client.describe)
+    if problems:
+        for problem in problems:
+            log.error("mapping problem: %s", problem)
+        log.error("refusing to start: fix the routes above (sfsink check --config …)")
+        client.close()
+        return 2
+    ensure_dead_letter_topic(config, AdminClient(connection_settings(config.kafka.consumer)))
     health = HealthServer(
         registry,
         config.metrics.host,

@@ -34,6 +34,20 @@ _DEFAULTS = {
 }
 
 
+KafkaValue = str | int | float | bool
+# Connection settings every client of the cluster shares; the rest are the consumer's own.
+_SHARED_KEYS = ("bootstrap.servers", "security.protocol", "client.id", "client.dns.lookup")
+
+
+def connection_settings(settings: Mapping[str, KafkaValue]) -> dict[str, KafkaValue]:
+    """What a producer or an admin client needs from the consumer's settings to connect."""
+    return {
+        key: value
+        for key, value in settings.items()
+        if key in _SHARED_KEYS or key.startswith(("sasl.", "ssl."))
+    }
+
+
 def consumer_config(settings: Mapping[str, object]) -> dict[str, object]:
     """The operator's librdkafka settings, our defaults under them, our ownership over them."""
     return {**_DEFAULTS, **settings, **_OWNED}

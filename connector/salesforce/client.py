@@ -12,7 +12,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, Self
 
 from connector.errors import JobFailedError, JobTimeoutError, NotFoundError, SalesforceError
 from connector.salesforce.http import Transport, TransportSettings
@@ -260,6 +260,12 @@ class BulkClient:
     def job(self, job_id: str, kind: str | None = None) -> JobHandle:
         """A handle on an existing job: wait on it, abort it, read its results."""
         return JobHandle(self, job_id, kind)
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """The object's describe (REST `sobjects/{name}/describe`), as Salesforce sends it."""
+        response = self._transport.request("GET", f"sobjects/{sobject}/describe")
+        body: dict[str, Any] = response.json()
+        return body
 
     def jobs(self, kind: str = "ingest") -> list[BulkJob]:
         """The org's jobs of one kind ("ingest" or "query"), as listed by Salesforce."""
