@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,34 +198,23 @@ class KafkaBroker:
                 raise StackError(
                     f"formatting Kafka storage failed:\n{result.stdout}{result.stderr}"
                 )
-        with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                ["java", *JVM_OPTS, log4j, "-cp", classpath, "kafka.Kafka", str(props)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.pid_file.write_text(f"{proc.pid}\n")
-        self._wait_ready(proc, timeout)
+        command = ["java", *JVM_OPTS, log4j, "-cp", classpath, "kafka.Kafka", str(props)]
+        spec = Launch("Kafka", command, self.home, self.log_file, self.pid_file)
+        launch(spec, self._answers(), timeout)
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    def _answers(self) -> Callable[[], bool]:
         from confluent_kafka.admin import AdminClient  # noqa: PLC0415 - only needed once a venv exists
 
         # log_level 0: refused connections are expected until the listener is up.
         admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise StackError(f"Kafka exited with {proc.returncode}; see {self.log_file}")
+
+        def answers() -> bool:
             try:
-                metadata = admin.list_topics(timeout=1)
-            except Exception:  # noqa: BLE001, S112 - not up yet; the deadline bounds the wait
-                continue
-            if metadata.brokers:
-                return
-        self.stop()
-        raise StackError(f"Kafka did not answer within {timeout:.0f}s; see {self.log_file}")
+                return bool(admin.list_topics(timeout=1).brokers)
+            except Exception:  # noqa: BLE001 - not up yet; launch's deadline bounds the wait
+                return False
+
+        return answers
 
     def pid(self) -> int | None:
         """The pid of our broker if it still runs, else None."""
@@ -233,6 +223,47 @@ class KafkaBroker:
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM our broker (controlled shutdown), SIGKILL it if it lingers."""
         stop_pid(self.pid_file, marker=str(self.home), timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start one background process of the stack and know it is up."""
+
+    name: str
+    command: list[str]
+    cwd: Path
+    log_file: Path
+    pid_file: Path
+
+
+def launch(spec: Launch, answers: Callable[[], bool], timeout: float) -> None:
+    """Start the process in its own session, record its pid, poll until it answers.
+
+    A process that exits, or does not answer in time, is a StackError naming its log; in
+    the second case it is stopped first, by its recorded pid.
+    """
+    with spec.log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            spec.command,
+            cwd=spec.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    spec.pid_file.write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + timeout
+    while not answers():
+        if proc.poll() is not None:
+            raise StackError(f"{spec.name} exited with {proc.returncode}; see {spec.log_file}")
+        if time.monotonic() > deadline:
+            proc.terminate()
+            proc.wait(30)
+            spec.pid_file.unlink(missing_ok=True)
+            raise StackError(
+                f"{spec.name} did not answer within {timeout:.0f}s; see {spec.log_file}"
+            )
+        time.sleep(0.1)
 
 
 def running_pid(pid_file: Path, marker: str) -> int | None:
@@ -301,24 +332,11 @@ class Emulator:
             "--db", str(self.home / "org.db"),
             "--client-id", self.client_id, "--client-secret", self.client_secret,
         ]  # fmt: skip
-        with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.pid_file.write_text(f"{proc.pid}\n")
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            if proc.poll() is not None:
-                raise StackError(f"the emulator exited with {proc.returncode}; see {self.log_file}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise StackError(f"the emulator did not answer within {timeout:.0f}s")
-            time.sleep(0.1)
+        launch(
+            Launch("the emulator", command, ROOT, self.log_file, self.pid_file),
+            self.answers,
+            timeout,
+        )
 
     def answers(self) -> bool:
         """Whether GET /services/data succeeds over HTTPS, trusting our CA."""

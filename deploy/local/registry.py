@@ -17,16 +17,23 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import StackError, cache_dir, free_port, port_in_use, running_pid, stop_pid
+from devstack import (
+    Launch,
+    StackError,
+    cache_dir,
+    free_port,
+    launch,
+    port_in_use,
+    running_pid,
+    stop_pid,
+)
 
 APICURIO_VERSION = "3.0.9"
 CENTRAL = "https://repo.maven.apache.org/maven2"
@@ -110,24 +117,11 @@ class SchemaRegistryServer:
             "-Dapicurio.storage.kind=sql", "-Dapicurio.storage.sql.kind=h2",
             "-jar", str(app / RUNNER),
         ]  # fmt: skip
-        with self.log_file.open("ab") as log:
-            proc = subprocess.Popen(
-                command,
-                cwd=app,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.pid_file.write_text(f"{proc.pid}\n")
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            if proc.poll() is not None:
-                raise StackError(f"the registry exited with {proc.returncode}; see {self.log_file}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise StackError(f"the registry did not answer within {timeout:.0f}s")
-            time.sleep(0.1)
+        launch(
+            Launch("the registry", command, app, self.log_file, self.pid_file),
+            self.answers,
+            timeout,
+        )
 
     def answers(self) -> bool:
         """Whether GET /subjects on the ccompat API answers 200."""
