@@ -135,3 +135,25 @@ def test_no_secret_in_logs_metrics_or_dead_letters(sink_factory, emulator, tmp_p
         # Session ids are "<org id>!<random>", as Salesforce's are: none may be printed.
         assert re.search(r"00D\w{12}!", text) is None
     assert "upsert Account job 750" in log  # the log is not empty: it names the jobs
+
+
+def test_a_second_signal_exits_at_once_and_loses_nothing(sink_factory, emulator, tmp_path) -> None:
+    """SIGTERM twice while a slow job runs: exit 143 at once; a restart writes everything."""
+    emulator.admin.faults(job_delay_seconds=30)
+    sink = sink_factory()
+    events = [(f"s{i}", {"Name": f"v{i}"}) for i in range(20)]
+    sink.produce(events)
+    port = free_port()
+    first = start_process(sink, tmp_path, "twice", port)
+    wait_until(lambda: scrape(port, "sfsink_jobs_in_flight") == 1, what="a job in flight")
+    first.send_signal(signal.SIGTERM)
+    wait_until(lambda: b"draining" in (tmp_path / "twice.log").read_bytes(), what="the drain")
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=10) == 128 + signal.SIGTERM
+    assert sink.committed() < 0
+    emulator.admin.faults(job_delay_seconds=0.0)
+    second = start_process(sink, tmp_path, "after")
+    wait_until(lambda: sink.committed() == 20, timeout=90, what="all 20 committed")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=90) == 0
+    assert org_names(emulator) == expected_state(events)
