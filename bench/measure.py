@@ -1,0 +1,121 @@
+"""What the benchmark measures: a contestant's process (CPU, peak RSS) and Kafka progress.
+
+Each contestant runs as a process of its own. Its peak RSS is sampled with psutil
+(the process and its children) and checked against the kernel's high-water mark when it
+is reaped; its CPU time is the kernel's account at that moment (os.wait4), children
+included, so nothing between two samples is missed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one process cost, from its start until it was reaped."""
+
+    cpu_seconds: float
+    peak_rss: int
+
+
+class Watched:
+    """A process started with its output in a log file, its RSS sampled every 50 ms."""
+
+    def __init__(self, command: Sequence[str], log: Path) -> None:
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        self.log = log
+        self.started = time.monotonic()
+        self._peak = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+
+    def _sample(self) -> None:
+        process = psutil.Process(self.proc.pid)
+        while not self._stop.wait(0.05):
+            try:
+                rss = process.memory_info().rss
+                rss += sum(c.memory_info().rss for c in process.children(recursive=True))
+            except psutil.Error:
+                return  # it exited; the kernel's figure at reaping covers the rest
+            self._peak = max(self._peak, rss)
+
+    def alive(self) -> bool:
+        """Whether the process still runs (without reaping it)."""
+        try:
+            return psutil.Process(self.proc.pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def stop(self, timeout: float = 120.0) -> Usage:
+        """SIGTERM it (if it still runs), reap it, and return what it cost."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.alive():
+            self.proc.kill()
+        _pid, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self._stop.set()
+        self._sampler.join()
+        return Usage(usage.ru_utime + usage.ru_stime, max(self._peak, usage.ru_maxrss * 1024))
+
+
+class Offsets:
+    """A topic's end offsets and a group's committed offsets, read without joining it."""
+
+    def __init__(self, bootstrap: str, group: str) -> None:
+        self._consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+        )
+
+    def partitions(self, topic: str) -> list[TopicPartition]:
+        """The topic's partitions."""
+        metadata = self._consumer.list_topics(topic, timeout=10).topics[topic]
+        return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+
+    def end(self, topic: str) -> int:
+        """Records in the topic: the high watermarks summed (the topic starts at 0)."""
+        return sum(
+            self._consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in self.partitions(topic)
+        )
+
+    def committed(self, topic: str) -> int:
+        """The group's committed offsets summed; 0 where none is committed yet."""
+        try:
+            offsets = self._consumer.committed(self.partitions(topic), timeout=10)
+        except KafkaException:
+            return 0  # the coordinator is still being elected: ask again
+        return sum(max(tp.offset, 0) for tp in offsets)
+
+    def close(self) -> None:
+        """Release the client."""
+        self._consumer.close()
+
+
+def wait_for(
+    condition: Callable[[], bool], proc: Watched, timeout: float, what: str, every: float = 0.1
+) -> float:
+    """Poll until `condition` holds; the moment it did. Fails if the process dies first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if not proc.alive():
+            raise RuntimeError(f"{what}: the process exited; see {proc.log}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: not done after {timeout:.0f}s; see {proc.log}")
+        time.sleep(every)
+    return time.monotonic()
