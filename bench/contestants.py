@@ -38,6 +38,12 @@ class Stack:
     registry: str
     org: Org
     home: Path
+    profile: bool = False
+
+    def watch(self, command: list[str], name: str) -> Watched:
+        """Start a run's process, logging (and profiling, when asked) into home."""
+        profile = self.home / f"{name}.profile.txt" if self.profile else None
+        return Watched(command, self.home / f"{name}.log", profile)
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def _run(  # noqa: PLR0913 - the run's parts, each named
     offsets = Offsets(stack.bootstrap, group)
     try:
         end = offsets.end(topic)
-        proc = Watched(command, stack.home / f"{name}.log")
+        proc = stack.watch(command, name)
         timeout = 300 + end / 500
         done = wait_for(lambda: offsets.committed(topic) >= end, proc, timeout, name)
         usage = proc.stop()
@@ -191,7 +197,7 @@ def freshness(stack: Stack, topic: str, produce: Callable[[], None], max_age: fl
     stack.org.admin.reset()
     group = f"paced-{uuid.uuid4().hex[:8]}"
     command, port = sfsink_command(stack, "paced", topic, group, {"max_age_seconds": max_age})
-    proc = Watched(command, stack.home / "paced.log")
+    proc = stack.watch(command, "paced")
     wait_for(lambda: _ready(port), proc, 120, "paced sfsink to be ready")
     commits = CommitLog(stack.bootstrap, group, topic)
     offsets = Offsets(stack.bootstrap, group)

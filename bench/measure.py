@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import psutil
 from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+PY_SPY = Path(sys.executable).with_name("py-spy")
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,23 @@ class Usage:
 
 
 class Watched:
-    """A process started with its output in a log file, its RSS sampled every 50 ms."""
+    """A process started with its output in a log file, its RSS sampled every 50 ms.
 
-    def __init__(self, command: Sequence[str], log: Path) -> None:
+    With `profile`, py-spy samples its stacks from outside (its own CPU is not counted)
+    and writes them, collapsed, to that file when the process ends.
+    """
+
+    def __init__(self, command: Sequence[str], log: Path, profile: Path | None = None) -> None:
         with log.open("wb") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        self._spy = None
+        if profile is not None:
+            self._spy = subprocess.Popen(
+                [str(PY_SPY), "record", "--pid", str(self.proc.pid), "--format", "raw",
+                 "--output", str(profile), "--nonblocking", "--idle"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         self.log = log
         self.started = time.monotonic()
         self._peak = 0
@@ -72,6 +87,8 @@ class Watched:
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self._stop.set()
         self._sampler.join()
+        if self._spy is not None:
+            self._spy.wait(60)
         return Usage(usage.ru_utime + usage.ru_stime, max(self._peak, usage.ru_maxrss * 1024))
 
 

@@ -56,6 +56,7 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--registry", help="use this registry (Confluent API URL)")
     p.add_argument("--emulator-url", help="use this emulator (its rate limit off)")
     p.add_argument("--emulator-ca", type=Path, help="the CA file of --emulator-url")
+    p.add_argument("--profile", action="store_true", help="py-spy each run (see the logs dir)")
     p.add_argument("--report", type=Path, help="also write the report, machine and command here")
     return p.parse_args(argv)
 
@@ -85,7 +86,7 @@ def stack(args: argparse.Namespace, home: Path, logs: Path) -> Iterator[Stack]:
             org = Org(
                 args.emulator_url, args.emulator_ca, "sfsink-emulator", "sfsink-emulator-secret"
             )
-        yield Stack(bootstrap, registry, org, logs)
+        yield Stack(bootstrap, registry, org, logs, profile=args.profile)
 
 
 def new_topic(bootstrap: str, name: str) -> str:
