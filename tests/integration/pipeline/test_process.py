@@ -7,10 +7,8 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import requests
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import free_port
@@ -23,13 +21,7 @@ def start_process(
     sink: Sink, tmp_path: Path, name: str, metrics_port: int = 0
 ) -> subprocess.Popen[bytes]:
     """`sfsink run` on the sink's config, logging to tmp_path/<name>.log."""
-    config: dict[str, Any] = sink.config.model_dump(mode="json", exclude_none=True)
-    secret = sink.config.salesforce.auth.client_secret
-    assert secret is not None
-    config["salesforce"]["auth"]["client_secret"] = secret.get_secret_value()
-    config["metrics"]["port"] = metrics_port
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = sink.write_config(tmp_path / f"{name}.yaml", metrics_port)
     log = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(
         [str(SFSINK), "run", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT
