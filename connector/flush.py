@@ -57,7 +57,8 @@ RETRIABLE_CODES = frozenset(
 ALREADY_DELETED = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 # Keys per SOQL lookup: far under SOQL's 100,000-character limit for any sane key.
 LOOKUP_CHUNK = 500
-_OPEN_STATES = frozenset({JobState.OPEN, JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS})
+# States in which a job may still write rows.
+_LANDING_STATES = frozenset({JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS})
 
 
 class JobRunner:
@@ -72,28 +73,28 @@ class JobRunner:
         self._job_timeout = job_timeout
 
     def await_leftover_jobs(self, deadline: float) -> None:
-        """Wait for ingest jobs still running on our objects, so none lands after ours.
+        """Wait until the ingest jobs on our objects that could still land have ended.
 
-        An Open job never started processing (its uploader died): it is aborted instead.
+        Only jobs running now count (a member that died, or a previous process, left
+        them): jobs started later are not waited for, so a busy group cannot hold this
+        forever. An Open job was never closed by its uploader and can never land.
         """
-        while time.monotonic() < deadline:
-            running = [
-                job
-                for job in self._client.jobs("ingest")
-                if job.object in self._objects and job.state in _OPEN_STATES
-            ]
-            for job in running:
-                if job.state is JobState.OPEN:
-                    self._client.job(job.id).abort()
-            if not [job for job in running if job.state is not JobState.OPEN]:
+        waiting = {
+            job.id
+            for job in self._client.jobs("ingest")
+            if job.object in self._objects and job.state in _LANDING_STATES
+        }
+        while waiting:
+            if time.monotonic() >= deadline:
+                log.warning("%d leftover ingest jobs still running; going on", len(waiting))
                 return
-            log.info(
-                "waiting for %d ingest jobs left running on %s",
-                len(running),
-                sorted({job.object for job in running}),
-            )
+            log.info("waiting for %d ingest jobs left running: %s", len(waiting), sorted(waiting))
             time.sleep(min(2.0, max(deadline - time.monotonic(), 0.0)))
-        log.warning("leftover ingest jobs still running at the deadline; starting anyway")
+            waiting = {
+                job_id
+                for job_id in waiting
+                if self._client.job(job_id, "ingest").info().state in _LANDING_STATES
+            }
 
     def run(self, batch: Batch) -> BatchOutcome:
         """Run the batch's job(s) and reconcile every row by its key."""

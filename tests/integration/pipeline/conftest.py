@@ -140,6 +140,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
         batching: dict[str, Any] | None = None,
         extra_routes: tuple[dict[str, Any], ...] = (),
         partitions: int = 1,
+        consumer: dict[str, Any] | None = None,
     ) -> Sink:
         topic, dlq, group = topic_factory(partitions), topic_factory(), uuid.uuid4().hex
         extra = [{**r, "topic": topic_factory(partitions)} for r in extra_routes]
@@ -153,7 +154,11 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
         config = Config.model_validate(
             {
                 "kafka": {
-                    "consumer": {"bootstrap.servers": kafka_bootstrap, "group.id": group},
+                    "consumer": {
+                        "bootstrap.servers": kafka_bootstrap,
+                        "group.id": group,
+                        **(consumer or {}),
+                    },
                     "topics": [topic, *(r["topic"] for r in extra)],
                 },
                 "salesforce": {
