@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.serialization import MessageField, SerializationContext
 
 from connector.config import Config
 from tests.integration.pipeline.conftest import Sink, wait_until
@@ -139,3 +140,58 @@ def test_a_hard_delete_route_skips_the_recycle_bin(sink_factory, emulator) -> No
         "sfsink_records_applied_total", {"object": "Account", "operation": "ignore"}
     )
     assert ignored == 1
+
+
+def test_poison_records_are_dead_lettered_and_the_stream_goes_on(
+    sink_factory, emulator, schema_registry
+) -> None:
+    """Unknown schema id, wrong magic byte, no key, an uncoercible value: each dead-lettered."""
+    typed = {"sobject": "Account", "external_id": "ExternalKey__c", "pass_unmapped": True,
+             "coerce": {"NumberOfEmployees": "int"}}  # fmt: skip
+    sink = sink_factory(
+        route={"format": "avro", "pass_unmapped": False, "fields": FIELDS},
+        extra_routes=(typed,),
+    )
+    sink.config = sink.config.model_copy(
+        update={"avro": sink.config.avro.model_copy(update={"registry_url": schema_registry})}
+    )
+    json_topic = sink.config.routes[1].topic
+    cdc = AvroProducer(sink.bootstrap, schema_registry, sink.topic)
+    cdc.send(1, envelope("c", None, account(1, "Before the poison")))
+    cdc.flush()
+    unknown_id = b"\x00" + (987_654).to_bytes(4, "big") + b"\x02"
+    sink.produce([({"id": 2}, unknown_id), ({"id": 3}, {"name": "JSON on Avro"})])
+    cdc.send(4, envelope("c", None, account(4, "After the poison")))
+    cdc.producer.produce(sink.topic, key=None, value=cdc.value(
+        envelope("c", None, account(5, "No key")),
+        SerializationContext(sink.topic, MessageField.VALUE),
+    ))  # fmt: skip
+    cdc.flush()
+    sink.produce(
+        [("j1", {"Name": "Counted", "NumberOfEmployees": "many"}), ("j2", {"Name": "Fine"})],
+        topic=json_topic,
+    )
+    sink.start()
+    wait_until(lambda: sink.committed() == 5, what="the Avro topic final")
+    wait_until(lambda: sink.committed(json_topic) == 2, what="the JSON topic final")
+    sink.stop_and_join()
+
+    assert {r["ExternalKey__c"] for r in emulator.admin.live("Account")} == {"1", "4", "j2"}
+    letters = {
+        (dict(m.headers())["__connect.errors.topic"].decode(),
+         int(dict(m.headers())["__connect.errors.offset"])): dict(m.headers())
+        for m in sink.dead_letters(4)
+    }  # fmt: skip
+    expected = {
+        (sink.topic, 1): (b"unknown_schema", b"VALUE_CONVERTER", b"987654"),
+        (sink.topic, 2): (b"bad_framing", b"VALUE_CONVERTER", b"magic byte"),
+        (sink.topic, 4): (b"missing_key", b"TRANSFORMATION", b"key"),
+        (json_topic, 0): (b"bad_value", b"TRANSFORMATION", b"NumberOfEmployees"),
+    }
+    assert set(letters) == set(expected)
+    for where, (reason, stage, mentioned) in expected.items():
+        headers = letters[where]
+        assert headers["sfsink.errors.reason"] == reason, where
+        assert headers["__connect.errors.stage"] == stage, where
+        assert mentioned in headers["__connect.errors.exception.message"], where
+        assert headers["__connect.errors.exception.class.name"].startswith(b"connector.errors.")
