@@ -13,6 +13,7 @@
     ├── FatalError                        stop the process; offsets stay where they are
     │   └── AuthenticationError *         the credentials were refused, or re-auth failed
     ├── ReplayError                       replay-dlq could not read or resend dead letters
+    ├── GenerateError                     `sfsink generate` could not produce its stream
     └── SalesforceError                   * every error the Salesforce client raises
         ├── InvalidRequestError (ValueError)   Salesforce refused the request (4xx)
         │   └── NotFoundError (LookupError)    no such job or resource (404)
@@ -90,6 +91,10 @@ class FatalError(SfsinkError):
 
 class ReplayError(SfsinkError):
     """`sfsink replay-dlq` stopped; what it sent before is acknowledged or safe to resend."""
+
+
+class GenerateError(SfsinkError):
+    """`sfsink generate` stopped: Kafka did not take every record, or a worker failed."""
 
 
 class SalesforceError(SfsinkError):
