@@ -2,7 +2,8 @@
 
 Written the way each library's documentation shows it: a consumer loop with auto-commit
 off that collects up to a batch of records, values decoded by confluent-kafka's
-AvroDeserializer through the schema registry, the Debezium envelope unwrapped by hand,
+AvroDeserializer through the schema registry, Debezium's shapes unwrapped by hand (an
+envelope, an unwrapped row with __deleted, a sparse row, a tombstone),
 the batch handed to simple-salesforce's bulk2 upsert (by external id) and delete (by
 Id, looked up with `query_all`, the documented SOQL call), then the offsets committed.
 Within a batch the last event of a key wins, as anyone would write it: Bulk API 2.0
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -23,9 +25,10 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from simple_salesforce import Salesforce
-from workload import BATCH_RECORDS, EXTERNAL_ID, FIELDS, SOBJECT
+from workload import BATCH_RECORDS, EXTERNAL_ID, SOBJECT, fields
 
 EPOCH = date(1970, 1, 1)
+FIELDS = fields()
 IN_CHUNK = 500  # keys per SOQL IN (...), well under SOQL's 100,000 characters
 
 
@@ -45,11 +48,28 @@ def salesforce(url: str, ca: str, client_id: str, client_secret: str) -> Salesfo
 
 
 def to_account(row: dict[str, Any]) -> dict[str, Any]:
-    """A Debezium row as Account fields; Debezium's Date is days since 1970."""
+    """A Debezium row as Account fields.
+
+    Debezium's Date is days since 1970 and its VariableScaleDecimal a {scale, value}
+    record; AvroDeserializer hands both over as they are.
+    """
     account = {FIELDS[name]: value for name, value in row.items() if name in FIELDS}
     if row.get("founded") is not None:
         account["Founded__c"] = (EPOCH + timedelta(days=row["founded"])).isoformat()
+    if row.get("credit_limit") is not None:
+        limit = row["credit_limit"]
+        unscaled = int.from_bytes(limit["value"], "big", signed=True)
+        account["CreditLimit__c"] = Decimal(unscaled).scaleb(-limit["scale"])
     return account
+
+
+def change(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The row a value upserts, or None when it deletes its key."""
+    if value is None:
+        return None
+    if "op" in value:  # an envelope
+        return None if value["op"] == "d" else value["after"]
+    return None if value.get("__deleted") == "true" else value
 
 
 def write(sf: Salesforce, upserts: dict[int, dict[str, Any]], deletes: set[int]) -> None:
@@ -96,12 +116,14 @@ def main() -> int:
         for message in messages:
             key = keys(message.key(), key_context)["id"]
             value = values(message.value(), value_context) if message.value() else None
-            if value is None or value["op"] == "d":
+            row = change(value)
+            if row is None:
                 upserts.pop(key, None)
                 deletes.add(key)
             else:
                 deletes.discard(key)
-                upserts[key] = {**to_account(value["after"]), EXTERNAL_ID: str(key)}
+                earlier = upserts.get(key, {})
+                upserts[key] = {**earlier, **to_account(row), EXTERNAL_ID: str(key)}
         write(sf, upserts, deletes)
         consumer.commit(asynchronous=False)
 

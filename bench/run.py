@@ -34,7 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "deploy" / "local")]
 
 import contestants  # noqa: E402 - after the path to the stack's modules
 import report  # noqa: E402
-import standin  # noqa: E402
+import workload  # noqa: E402
 from confluent_kafka import Consumer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 from contestants import Stack  # noqa: E402
@@ -122,9 +122,12 @@ def record_bytes(bootstrap: str, topic: str, total: int) -> int:
 def measure(args: argparse.Namespace, s: Stack) -> report.Figures:
     """Every run, in order, on one stack."""
     topic = new_topic(s.bootstrap, "input")
-    began = time.monotonic()
-    standin.produce(s.bootstrap, s.registry, topic, args.records)
-    print(f"produced {args.records:,} events in {time.monotonic() - began:.1f}s", flush=True)
+    produced = workload.produce(s.bootstrap, s.registry, topic, args.records)
+    print(
+        f"produced {produced.records:,} events in {produced.seconds:.1f}s "
+        f"({produced.records / produced.seconds:,.0f}/s)",
+        flush=True,
+    )
     floor = contestants.floor(s, topic)
     print(f"floor: {floor.rate:,.0f} records/s", flush=True)
     sfsink = contestants.sfsink(s, topic)
@@ -139,7 +142,7 @@ def measure(args: argparse.Namespace, s: Stack) -> report.Figures:
     fresh = contestants.freshness(
         s,
         paced,
-        lambda: standin.produce(s.bootstrap, s.registry, paced, count, args.pace_rate),
+        lambda: workload.produce(s.bootstrap, s.registry, paced, count, args.pace_rate),
         args.max_age,
     )
     return report.Figures(
