@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from connector.config import Config, OnDelete, Route, SalesforceType
 from connector.errors import MappingError
@@ -13,6 +14,7 @@ from connector.records import Action, ChangeEvent, Lane, Op, Row
 from connector.salesforce.csvio import NULL, cell
 
 _TRUE = {"true", "1", "yes", "y", "t"}
+_SCALARS = (bool, int, float, Decimal, date, time, bytes)  # datetime is a date
 _FALSE = {"false", "0", "no", "n", "f"}
 
 
@@ -21,7 +23,7 @@ class Mapper:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._routes: dict[str, Route | None] = {}
+        self._plans: dict[str, _RoutePlan | None] = {}
 
     def to_row(self, event: ChangeEvent) -> Row | None:
         """The row for this event, or None when its route ignores deletes.
@@ -29,33 +31,30 @@ class Mapper:
         Raises:
             MappingError: the event cannot be written; dead-letter it with this reason.
         """
-        route = self._route(event.position.topic)
+        plan = self._plan(event.position.topic)
+        route = plan.route
         external_id = _external_id(route, event)
         if event.op is Op.DELETE:
-            if route.on_delete is OnDelete.IGNORE:
+            if plan.delete_lane is None:
                 return None
-            action = (
-                Action.HARD_DELETE if route.on_delete is OnDelete.HARD_DELETE else Action.DELETE
-            )
-            lane = Lane(route.sobject, action, route.external_id)
-            return Row(lane, external_id, {}, (event.record,))
-        fields = _fields(route, event.fields)
+            return Row(plan.delete_lane, external_id, {}, (event.record,))
+        fields = plan.fields(event.fields)
         fields[route.external_id] = external_id
         group = fields.get(route.group_by, "") if route.group_by else ""
-        lane = Lane(route.sobject, Action.UPSERT, route.external_id)
-        return Row(lane, external_id, fields, (event.record,), group=group)
+        return Row(plan.upsert_lane, external_id, fields, (event.record,), group=group)
 
     def sobject_for(self, topic: str) -> str:
         """The object a routed topic writes to."""
-        return self._route(topic).sobject
+        return self._plan(topic).route.sobject
 
-    def _route(self, topic: str) -> Route:
-        if topic not in self._routes:
-            self._routes[topic] = self._config.route_for(topic)
-        route = self._routes[topic]
-        if route is None:
+    def _plan(self, topic: str) -> _RoutePlan:
+        if topic not in self._plans:
+            route = self._config.route_for(topic)
+            self._plans[topic] = None if route is None else _RoutePlan(route)
+        plan = self._plans[topic]
+        if plan is None:
             raise MappingError("no_route", f"no route matches topic {topic!r}")
-        return route
+        return plan
 
 
 def _external_id(route: Route, event: ChangeEvent) -> str:
@@ -84,29 +83,65 @@ def _pick(source: object, path: str | None) -> object:
     return source
 
 
-def _fields(route: Route, values: Mapping[str, object]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for name, value in values.items():
-        column = _column(route, name)
-        if column is None:
-            continue
-        kind = route.coerce.get(column)
-        try:
+Render = Callable[[object], str]
+
+
+class _RoutePlan:
+    """One route worked out once: its lanes, and each source field's column and renderer.
+
+    A field name's column and renderer (or that it is dropped) is decided the first time
+    the name is seen; every later event costs a dict lookup per field.
+    """
+
+    __slots__ = ("_steps", "delete_lane", "route", "upsert_lane")
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.upsert_lane = Lane(route.sobject, Action.UPSERT, route.external_id)
+        self.delete_lane = None
+        if route.on_delete is not OnDelete.IGNORE:
+            hard = route.on_delete is OnDelete.HARD_DELETE
+            action = Action.HARD_DELETE if hard else Action.DELETE
+            self.delete_lane = Lane(route.sobject, action, route.external_id)
+        self._steps: dict[str, tuple[str, Render] | None] = {}
+
+    def fields(self, values: Mapping[str, object]) -> dict[str, str]:
+        steps = self._steps
+        fields: dict[str, str] = {}
+        for name, value in values.items():
+            step = steps[name] if name in steps else self._learn(name)
+            if step is None:
+                continue
+            column, render = step
             # An empty cell means "leave unchanged" to the Bulk API, and Salesforce stores
             # an empty text as null anyway: so an empty source value clears the field.
-            fields[column] = NULL if value is None or value == "" else coerce(value, kind)
-        except (ValueError, TypeError) as exc:
-            raise MappingError("bad_value", f"field {name!r} → {column}: {exc}") from None
-    fields.update(route.constants)
-    return fields
+            if value is None or value == "":
+                fields[column] = NULL
+                continue
+            try:
+                fields[column] = render(value)
+            except (ValueError, TypeError) as exc:
+                raise MappingError("bad_value", f"field {name!r} → {column}: {exc}") from None
+        fields.update(self.route.constants)
+        return fields
+
+    def _learn(self, name: str) -> tuple[str, Render] | None:
+        route = self.route
+        if name in route.relationships:
+            column: str | None = route.relationships[name]
+        elif name in route.fields:
+            column = route.fields[name]
+        else:
+            column = name if route.pass_unmapped else None
+        step = None if column is None else (column, _renderer(route.coerce.get(column)))
+        self._steps[name] = step
+        return step
 
 
-def _column(route: Route, name: str) -> str | None:
-    if name in route.relationships:
-        return route.relationships[name]
-    if name in route.fields:
-        return route.fields[name]
-    return name if route.pass_unmapped else None
+def _renderer(kind: SalesforceType | None) -> Render:
+    if kind is None or kind is SalesforceType.STRING:
+        return to_text
+    return partial(coerce, kind=kind)
 
 
 def coerce(value: object, kind: SalesforceType | None) -> str:
@@ -132,6 +167,10 @@ def to_text(value: object) -> str:
 
     Nested structures (a JSON column, an Avro record) become compact JSON text.
     """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, _SCALARS):
+        return cell(value)  # decoded values are mostly these: no costly Mapping check
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(value, separators=(",", ":"), default=str)
     return cell(value)
