@@ -39,13 +39,17 @@ class RoutedDecoder:
         self._config = config
         self._json = JsonDecoder()
         self._avro = avro
+        self._by_topic: dict[str, Decoder] = {}
 
     def decode(self, record: SourceRecord) -> ChangeEvent:
         """The event a record carries, or DecodeError saying why there is none."""
-        route = self._config.route_for(record.position.topic)
-        if route is not None and route.format == "avro":
-            return self._avro.decode(record)
-        return self._json.decode(record)
+        topic = record.position.topic
+        decoder = self._by_topic.get(topic)
+        if decoder is None:
+            route = self._config.route_for(topic)
+            avro = route is not None and route.format == "avro"
+            decoder = self._by_topic[topic] = self._avro if avro else self._json
+        return decoder.decode(record)
 
 
 def decoder_for(
