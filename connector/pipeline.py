@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -254,8 +255,9 @@ class Pipeline:
         if not records:
             return
         self._tracker.track(records)
-        for record in records:
-            self._metrics.records_consumed.labels(record.position.topic).inc()
+        # Counted per topic, not per record: a labelled inc costs more than decoding a field.
+        for topic, count in Counter(record.position.topic for record in records).items():
+            self._metrics.records_consumed.labels(topic).inc(count)
         if self._held:
             self._held += records  # fetched before the pause took hold: they queue behind
             return
@@ -372,9 +374,14 @@ class Pipeline:
             len(outcome.retry),
             len(outcome.dead),
         )
-        for row in outcome.applied:
-            self._metrics.records_applied.labels(row.lane.sobject, row.lane.action.value).inc()
-            self._metrics.records_superseded.labels(row.lane.sobject).inc(len(row.sources) - 1)
+        if outcome.applied:  # every row of a batch is of its lane
+            sources = sum(len(row.sources) for row in outcome.applied)
+            self._metrics.records_applied.labels(lane.sobject, lane.action.value).inc(
+                len(outcome.applied)
+            )
+            self._metrics.records_superseded.labels(lane.sobject).inc(
+                sources - len(outcome.applied)
+            )
         self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
         retry: list[RowFailure] = []
         exhausted: list[RowFailure] = []
