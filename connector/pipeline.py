@@ -324,7 +324,10 @@ class Pipeline:
         room = self._settings.max_in_flight - len(self._in_flight)
         if room <= 0 or now < self._hold_until or not self._gate_open():
             return
-        for batch in self._batcher.due(now, limit=room, drain=drain):
+        # Paused at the memory bound, nothing new arrives to fill a lane: what is buffered
+        # goes now rather than at max age, or a backlog drains one max age per bound.
+        full = drain or bool(self._paused)
+        for batch in self._batcher.due(now, limit=room, drain=full):
             self._metrics.batch_records.observe(len(batch.rows))
             self._metrics.batch_bytes.observe(batch.byte_size)
             self._in_flight[self._pool.submit(self._runner.run, batch)] = batch

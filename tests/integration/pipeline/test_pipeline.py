@@ -225,6 +225,23 @@ def test_memory_stays_under_the_bound_with_a_backlog_ten_times_it(sink_factory, 
     assert len(emulator.admin.live("Account")) == count
 
 
+def test_a_backlog_at_the_bound_flushes_without_waiting_for_max_age(sink_factory, emulator) -> None:
+    """Paused at the memory bound, buffered lanes go at once: no lane fills while paused."""
+    bound = 2**20
+    sink = sink_factory(
+        batching={"max_buffered_bytes": bound, "max_records": 10_000, "max_age_seconds": 600}
+    )
+    padding = "x" * 2500
+    count = 2000  # about 5 MiB of rows: five times the bound, far from 10,000 records
+    sink.produce([(f"p{i}", {"Name": f"n{i}", "Description": padding}) for i in range(count)])
+    sink.start()
+    # The tail under the bound rightly waits for max age; the backlog before it must not.
+    wait_until(lambda: sink.committed() >= count // 2, timeout=120, what="half committed")
+    sink.stop_and_join()
+    landed = {r["ExternalKey__c"] for r in emulator.admin.live("Account")}
+    assert {f"p{i}" for i in range(sink.committed())} <= landed
+
+
 def test_an_unreachable_schema_registry_holds_records_instead_of_failing(
     sink_factory, emulator
 ) -> None:
