@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import platform
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 from contestants import Freshness, Result
@@ -121,6 +123,24 @@ def render(f: Figures) -> str:
         *targets(f),
     ]
     return "\n".join(lines)
+
+
+BEGIN, END = "<!-- make bench: begin -->", "<!-- make bench: end -->"
+
+
+def write(path: Path, command: str, text: str) -> None:
+    """Put the figures, machine and command between the markers of `path` (or make it).
+
+    What stands outside the markers (the prose around the figures) is kept.
+    """
+    figures = (
+        f"{BEGIN}\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}, with\n"
+        f"`{command}`:\n\n{text}\n{END}"
+    )
+    old = path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{BEGIN}{END}\n"
+    head, _, rest = old.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    path.write_text(head + figures + tail, encoding="utf-8")
 
 
 def machine() -> str:

@@ -174,11 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     text = report.render(figures)
     print(text)
     if args.report is not None:
-        command = " ".join(["bench/run.py", *map(shlex.quote, sys.argv[1:])])
-        args.report.write_text(
-            "# Benchmarks\n\n"
-            f"Machine: {report.machine()}.\n\nCommand: `{command}` (`make bench`).\n\n{text}\n"
-        )
+        command = " ".join([".venv/bin/python bench/run.py", *map(shlex.quote, sys.argv[1:])])
+        report.write(args.report, command, text)
     return 0
 
 
