@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from connector.salesforce import BulkClient, BulkJob, ClientCredentials, ClientSettings
 from tests.support.emulator import EmulatorAdmin, trusting_session
 
@@ -64,10 +66,11 @@ class Org:
             jobs = tuple(client.jobs("ingest"))
         return Spend(sum(calls["calls"].values()), int(calls["bulk_batches"]), jobs)
 
-    def processing_rate(self, rows: int) -> float:
-        """Rows per second the emulator itself processes in one upsert job of `rows` rows.
+    def processing_rate(self, rows: int) -> tuple[float, int | None]:
+        """Rows/s the emulator processes in one `rows`-row upsert job; its peak RSS meanwhile.
 
-        Timed by the job's own totalProcessingTime, so no client polling is counted.
+        The rate is timed by the job's own totalProcessingTime, so no client polling is
+        counted; the RSS is known only when we started the emulator (and so know its pid).
         """
         self.admin.reset()
         lines = ["ExternalKey__c,Name,NumberOfEmployees,AnnualRevenue,Active__c,Founded__c,Phone"]
@@ -100,8 +103,13 @@ class Org:
             session.patch(
                 f"{jobs}/{job['id']}", json={"state": "UploadComplete"}
             ).raise_for_status()
+            process = psutil.Process(self.pid) if self.pid else None
+            peak = 0
             while (info := session.get(f"{jobs}/{job['id']}").json())["state"] != "JobComplete":
                 if info["state"] in {"Failed", "Aborted"}:
                     raise RuntimeError(f"the emulator's job ended {info['state']}")
+                if process is not None:
+                    peak = max(peak, process.memory_info().rss)
                 time.sleep(0.05)
-        return rows / max(int(info["totalProcessingTime"]) / 1000, 0.001)
+        rate = rows / max(int(info["totalProcessingTime"]) / 1000, 0.001)
+        return rate, peak or None

@@ -29,6 +29,7 @@ class Figures:
     backlog_bound: int
     backlog_bytes: int
     emulator_rate: float
+    emulator_rss: int | None
     emulator_rows: int
 
 
@@ -116,8 +117,9 @@ def render(f: Figures) -> str:
         "",
         (
             f"The emulator itself: one {f.emulator_rows:,}-row upsert job processed at "
-            f"{f.emulator_rate:,.0f} rows/s (its rate limit off), so the org's own time is "
-            "not what bounds the figures above."
+            f"{f.emulator_rate:,.0f} rows/s (its rate limit off)"
+            + (f", peak RSS {f.emulator_rss / MB:,.0f} MB" if f.emulator_rss else "")
+            + ", so the org's own speed is not what bounds the figures above."
         ),
         "",
         *targets(f),

@@ -50,7 +50,9 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--records", type=int, default=1_000_000, help="events in the shared topic")
     p.add_argument("--pace-rate", type=float, default=2_000, help="events/s of the paced run")
     p.add_argument("--pace-seconds", type=float, default=60, help="length of the paced run")
-    p.add_argument("--max-age", type=float, default=5.0, help="sfsink's max_age_seconds")
+    p.add_argument(
+        "--max-age", type=float, default=5.0, help="sfsink's max_age_seconds in every run"
+    )
     p.add_argument("--emulator-rows", type=int, default=100_000, help="rows of the emulator job")
     p.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     p.add_argument("--registry", help="use this registry (Confluent API URL)")
@@ -81,7 +83,13 @@ def stack(args: argparse.Namespace, home: Path, logs: Path) -> Iterator[Stack]:
             emulator = Emulator(home / "emulator", free_port())
             emulator.start()
             started.callback(emulator.stop)
-            org = Org(emulator.url, emulator.ca_file, emulator.client_id, emulator.client_secret)
+            org = Org(
+                emulator.url,
+                emulator.ca_file,
+                emulator.client_id,
+                emulator.client_secret,
+                emulator.pid(),
+            )
         else:
             org = Org(
                 args.emulator_url, args.emulator_ca, "sfsink-emulator", "sfsink-emulator-secret"
@@ -130,13 +138,14 @@ def measure(args: argparse.Namespace, s: Stack) -> report.Figures:
     )
     floor = contestants.floor(s, topic)
     print(f"floor: {floor.rate:,.0f} records/s", flush=True)
-    sfsink = contestants.sfsink(s, topic)
+    age = {"max_age_seconds": args.max_age}
+    sfsink = contestants.sfsink(s, topic, batching=age)
     print(f"sfsink: {sfsink.rate:,.0f} records/s", flush=True)
     alternative = contestants.alternative(s, topic)
     print(f"alternative: {alternative.rate:,.0f} records/s", flush=True)
     total = record_bytes(s.bootstrap, topic, args.records)
     bound = max(total // 10, 2**20)
-    backlog = contestants.sfsink(s, topic, "sfsink-backlog", {"max_buffered_bytes": bound})
+    backlog = contestants.sfsink(s, topic, "sfsink-backlog", {**age, "max_buffered_bytes": bound})
     paced = new_topic(s.bootstrap, "paced")
     count = int(args.pace_rate * args.pace_seconds)
     fresh = contestants.freshness(
@@ -145,6 +154,7 @@ def measure(args: argparse.Namespace, s: Stack) -> report.Figures:
         lambda: workload.produce(s.bootstrap, s.registry, paced, count, args.pace_rate),
         args.max_age,
     )
+    emulator_rate, emulator_rss = s.org.processing_rate(args.emulator_rows)
     return report.Figures(
         floor=floor,
         sfsink=sfsink,
@@ -155,7 +165,8 @@ def measure(args: argparse.Namespace, s: Stack) -> report.Figures:
         backlog=backlog,
         backlog_bound=bound,
         backlog_bytes=total,
-        emulator_rate=s.org.processing_rate(args.emulator_rows),
+        emulator_rate=emulator_rate,
+        emulator_rss=emulator_rss,
         emulator_rows=args.emulator_rows,
     )
 
