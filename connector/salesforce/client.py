@@ -32,6 +32,7 @@ class _Run:
     timeout: float | None
     on_progress: OnProgress | None
     fetch_successes: bool
+    just_closed: bool = True  # the jobs were started by this call, not found by id
 
 
 class BulkClient:
@@ -225,7 +226,13 @@ class BulkClient:
         timeout = run.timeout
         deadline = None if timeout is None else self._ingest._clock() + timeout  # noqa: SLF001
         done = [
-            self._ingest.wait(i, deadline=deadline, timeout=timeout, on_progress=run.on_progress)
+            self._ingest.wait(
+                i,
+                deadline=deadline,
+                timeout=timeout,
+                on_progress=run.on_progress,
+                just_closed=run.just_closed,
+            )
             for i in job_ids
         ]
         result = merge(self._ingest.results(job, successes=run.fetch_successes) for job in done)
@@ -255,7 +262,30 @@ class BulkClient:
         body |= {"columnDelimiter": "COMMA", "lineEnding": "LF"}
         wanted = CreateRequest(_object_of(soql), operation)
         job = self._query.create(body, wanted)
-        return self.job(job.id, kind="query").query_result(timeout=timeout, on_progress=on_progress)
+        return self._query_result(job.id, timeout, on_progress, just_created=True)
+
+    def _query_result(
+        self,
+        job_id: str,
+        timeout: float | None,
+        on_progress: OnProgress | None,
+        *,
+        just_created: bool,
+    ) -> BulkQueryResult:
+        """Wait for a query job to finish; its streamed result (JobFailedError if not)."""
+        api = self._query
+        deadline = None if timeout is None else api._clock() + timeout  # noqa: SLF001
+        job = api.wait(
+            job_id,
+            deadline=deadline,
+            timeout=timeout,
+            on_progress=on_progress,
+            just_closed=just_created,
+        )
+        if job.state is not JobState.JOB_COMPLETE:
+            message = job.error_message or f"query job {job.id} ended {job.state.value}"
+            raise JobFailedError(message, job_id=job.id, state=job.state.value)
+        return BulkQueryResult(self._transport, job, self.settings.query_page_size)
 
     def job(self, job_id: str, kind: str | None = None) -> JobHandle:
         """A handle on an existing job: wait on it, abort it, read its results."""
@@ -322,7 +352,13 @@ class JobHandle:
     ) -> BulkResult:
         """Wait for an ingest job to finish; its results, or JobFailedError / JobTimeoutError."""
         self._kind = "ingest"
-        run = _Run(wait=True, timeout=timeout, on_progress=on_progress, fetch_successes=True)
+        run = _Run(
+            wait=True,
+            timeout=timeout,
+            on_progress=on_progress,
+            fetch_successes=True,
+            just_closed=False,
+        )
         return self._client._finish([self.id], run)  # noqa: SLF001
 
     def results(self) -> BulkResult:
@@ -334,11 +370,4 @@ class JobHandle:
         self, timeout: float | None = None, on_progress: Callable[[BulkJob], None] | None = None
     ) -> BulkQueryResult:
         """Wait for a query job to finish and return its streamed result."""
-        api = self._client._query  # noqa: SLF001
-        deadline = None if timeout is None else api._clock() + timeout  # noqa: SLF001
-        job = api.wait(self.id, deadline=deadline, timeout=timeout, on_progress=on_progress)
-        if job.state is not JobState.JOB_COMPLETE:
-            message = job.error_message or f"query job {job.id} ended {job.state.value}"
-            raise JobFailedError(message, job_id=job.id, state=job.state.value)
-        settings = self._client.settings
-        return BulkQueryResult(self._client._transport, job, settings.query_page_size)  # noqa: SLF001
+        return self._client._query_result(self.id, timeout, on_progress, just_created=False)  # noqa: SLF001

@@ -212,9 +212,20 @@ class JobApi:
         deadline: float | None,
         timeout: float | None,
         on_progress: OnProgress | None,
+        just_closed: bool = False,
     ) -> BulkJob:
-        """Poll with backoff until the job is terminal; JobTimeoutError past the deadline."""
+        """Poll with backoff until the job is terminal; JobTimeoutError past the deadline.
+
+        A job `just_closed` (its upload just closed, or a query just created) is first
+        looked at after one poll delay: it cannot be done yet, so an immediate look would
+        be a wasted API call.
+        """
         delays = self._poll.delays()
+        if just_closed:
+            delay = next(delays)
+            if deadline is not None:
+                delay = min(delay, max(deadline - self._clock(), 0.0))
+            self._sleep(delay)
         last: BulkJob | None = None
         while True:
             job = self.get(job_id)
