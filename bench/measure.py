@@ -32,6 +32,32 @@ class Usage:
     peak_rss: int
 
 
+class PeakRss:
+    """Samples a process's RSS (its children's included) every 50 ms, in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+        self._peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            try:
+                rss = self._process.memory_info().rss
+                rss += sum(c.memory_info().rss for c in self._process.children(recursive=True))
+            except psutil.Error:
+                return  # it exited; the kernel's figure at reaping covers the rest
+            self._peak = max(self._peak, rss)
+
+    def stop(self) -> int:
+        """Stop sampling; the peak seen, in bytes."""
+        self._stop.set()
+        self._thread.join()
+        return self._peak
+
+
 class Watched:
     """A process started with its output in a log file, its RSS sampled every 50 ms.
 
@@ -52,20 +78,7 @@ class Watched:
             )  # fmt: skip
         self.log = log
         self.started = time.monotonic()
-        self._peak = 0
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-
-    def _sample(self) -> None:
-        process = psutil.Process(self.proc.pid)
-        while not self._stop.wait(0.05):
-            try:
-                rss = process.memory_info().rss
-                rss += sum(c.memory_info().rss for c in process.children(recursive=True))
-            except psutil.Error:
-                return  # it exited; the kernel's figure at reaping covers the rest
-            self._peak = max(self._peak, rss)
+        self._rss = PeakRss(self.proc.pid)
 
     def alive(self) -> bool:
         """Whether the process still runs (without reaping it)."""
@@ -85,11 +98,10 @@ class Watched:
             self.proc.kill()
         _pid, status, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
-        self._stop.set()
-        self._sampler.join()
+        peak = self._rss.stop()
         if self._spy is not None:
             self._spy.wait(60)
-        return Usage(usage.ru_utime + usage.ru_stime, max(self._peak, usage.ru_maxrss * 1024))
+        return Usage(usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss * 1024))
 
 
 class Offsets:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
+from measure import PeakRss
+from workload import EXTERNAL_ID, SOBJECT
 
 from connector.salesforce import BulkClient, BulkJob, ClientCredentials, ClientSettings
-from tests.support.emulator import EmulatorAdmin, trusting_session
-
-API = "services/data/v62.0"
+from tests.support.emulator import EmulatorAdmin
 
 
 @dataclass(frozen=True)
@@ -73,43 +71,13 @@ class Org:
         counted; the RSS is known only when we started the emulator (and so know its pid).
         """
         self.admin.reset()
-        lines = ["ExternalKey__c,Name,NumberOfEmployees,AnnualRevenue,Active__c,Founded__c,Phone"]
-        lines += [
-            f"K-{i},Account {i},{i % 5000},{i * 10}.5,{'true' if i % 2 else 'false'},"
-            f"2020-01-{1 + i % 28:02d},555-{i % 10000:04d}"
+        records = [
+            {"ExternalKey__c": f"K-{i}", "Name": f"Account {i}", "NumberOfEmployees": i % 5000,
+             "AnnualRevenue": i * 10.5, "Active__c": i % 2 == 0, "Phone": f"555-{i % 10000:04d}"}
             for i in range(rows)
-        ]
-        with trusting_session(self.ca) as session:
-            token = session.post(
-                f"{self.url}/services/oauth2/token",
-                data={"grant_type": "client_credentials"},
-                auth=(self.client_id, self.client_secret),
-            ).json()["access_token"]
-            session.headers["Authorization"] = f"Bearer {token}"
-            jobs = f"{self.url}/{API}/jobs/ingest"
-            job = session.post(
-                jobs,
-                json={
-                    "object": "Account",
-                    "operation": "upsert",
-                    "externalIdFieldName": "ExternalKey__c",
-                },
-            ).json()
-            session.put(
-                f"{jobs}/{job['id']}/batches",
-                data=("\n".join(lines) + "\n").encode(),
-                headers={"Content-Type": "text/csv"},
-            ).raise_for_status()
-            session.patch(
-                f"{jobs}/{job['id']}", json={"state": "UploadComplete"}
-            ).raise_for_status()
-            process = psutil.Process(self.pid) if self.pid else None
-            peak = 0
-            while (info := session.get(f"{jobs}/{job['id']}").json())["state"] != "JobComplete":
-                if info["state"] in {"Failed", "Aborted"}:
-                    raise RuntimeError(f"the emulator's job ended {info['state']}")
-                if process is not None:
-                    peak = max(peak, process.memory_info().rss)
-                time.sleep(0.05)
-        rate = rows / max(int(info["totalProcessingTime"]) / 1000, 0.001)
-        return rate, peak or None
+        ]  # fmt: skip
+        sampler = PeakRss(self.pid) if self.pid else None
+        with self.client() as client:
+            job = client.upsert(SOBJECT, records, EXTERNAL_ID, fetch_successes=False).job
+        peak = sampler.stop() if sampler else None
+        return rows / max(job.total_processing_ms / 1000, 0.001), peak

@@ -69,6 +69,7 @@ class BulkJob:
     created_by_id: str = ""
     job_type: str = ""
     api_version: str = ""
+    total_processing_ms: int = 0
 
     @classmethod
     def from_json(cls, info: Mapping[str, builtins.object]) -> BulkJob:
@@ -89,6 +90,7 @@ class BulkJob:
             created_by_id=str(info.get("createdById", "")),
             job_type=str(info.get("jobType", "")),
             api_version=str(info.get("apiVersion", "")),
+            total_processing_ms=_int(info.get("totalProcessingTime")),
         )
 
     @property
