@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from confluent_kafka import KafkaError, Producer
 
 from connector.errors import GenerateError
 from connector.generate.avroschemas import register_all, table_schemas
 from connector.generate.encode import AvroEncoder, Encoder, JsonEncoder
-from connector.generate.expected import ExpectedState
+from connector.generate.expected import ExpectedState, Fields
 from connector.generate.mix import Mix
 from connector.generate.tables import TABLES
 from connector.generate.world import World
@@ -109,18 +110,19 @@ def generate(
     else:
         parts = _in_processes(shards, on_progress)
     total: Counter[tuple[str, str]] = Counter()
-    objects: dict[str, dict[str, object]] = {}
+    objects: dict[str, dict[str, Fields | None]] = {}
     for counts, expected in parts:
         total.update(counts)
         for sobject, rows in expected.objects.items():
             objects.setdefault(sobject, {}).update(rows)
     seconds = time.monotonic() - began
-    return Outcome(sum(total.values()), dict(total), seconds, ExpectedState(objects))  # type: ignore[arg-type]
+    return Outcome(sum(total.values()), dict(total), seconds, ExpectedState(objects))
 
 
-def _in_processes(
-    shards: list[_Shard], on_progress: Callable[[int], None]
-) -> list[tuple[Counter[tuple[str, str]], ExpectedState]]:
+_Part = tuple[Counter[tuple[str, str]], ExpectedState]
+
+
+def _in_processes(shards: list[_Shard], on_progress: Callable[[int], None]) -> list[_Part]:
     # spawn, not fork: a forked child would inherit the parent's librdkafka threads' state.
     context = multiprocessing.get_context("spawn")
     progress = context.Array("q", len(shards), lock=False)
@@ -131,7 +133,7 @@ def _in_processes(
     ]
     for worker in workers:
         worker.start()
-    parts: dict[int, tuple[Counter[tuple[str, str]], ExpectedState]] = {}
+    parts: dict[int, _Part] = {}
     try:
         while len(parts) < len(workers):
             on_progress(sum(progress))
@@ -144,7 +146,7 @@ def _in_processes(
                 continue
             if isinstance(result, str):
                 raise GenerateError(f"generator worker {index}: {result}")
-            parts[index] = result  # type: ignore[assignment]
+            parts[index] = cast("_Part", result)
         on_progress(sum(progress))
     finally:
         for worker in workers:
@@ -163,9 +165,7 @@ def _worker(
         results.put((shard.index, f"{type(exc).__name__}: {exc}"))
 
 
-def _produce(
-    shard: _Shard, progress: MutableSequence[int], show: Callable[[], None]
-) -> tuple[Counter[tuple[str, str]], ExpectedState]:
+def _produce(shard: _Shard, progress: MutableSequence[int], show: Callable[[], None]) -> _Part:
     plan, target = shard.plan, shard.target
     count = plan.count // plan.workers + (shard.index < plan.count % plan.workers)
     world = World(plan.seed, plan.mix, shard.index, plan.workers)

@@ -143,6 +143,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
         partitions: int = 1,
         consumer: dict[str, Any] | None = None,
         salesforce: dict[str, Any] | None = None,
+        avro: dict[str, Any] | None = None,
     ) -> Sink:
         topic, dlq, group = topic_factory(partitions), topic_factory(), uuid.uuid4().hex
         extra = [{**r, "topic": topic_factory(partitions)} for r in extra_routes]
@@ -181,6 +182,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
                     "retry_backoff_seconds": 0.05,
                     **(batching or {}),
                 },
+                "avro": avro or {},
                 "dead_letter": {"topic": dlq},
             }
         )
