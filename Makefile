@@ -19,8 +19,11 @@ $(INSTALLED): pyproject.toml constraints.txt deploy/local/install-system-deps.sh
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# make demo N=1000000 RATE=5000: the size of the generated stream, and records/s (0: at once).
+N ?= 100000
+RATE ?= 0
 demo: up
-	$(STACK) ping
+	$(BIN)/python deploy/local/demo.py --count $(N) --rate $(RATE)
 
 up: $(INSTALLED)
 	$(STACK) up
