@@ -8,6 +8,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import FrameType
 
 from confluent_kafka import Producer
@@ -89,10 +90,29 @@ def topics(config: Config) -> list[str]:
     return list(config.kafka.topics)
 
 
+@dataclass(frozen=True, slots=True)
+class Service:
+    """The pipeline, the client it writes with (close it after) and their metrics."""
+
+    pipeline: Pipeline
+    client: BulkClient
+    metrics: Metrics
+
+
 def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipeline, BulkClient]:
     """Every stage of the service, ready to run."""
+    service = build_service(config, registry)
+    return service.pipeline, service.client
+
+
+def build_service(config: Config, registry: CollectorRegistry) -> Service:
+    """Every stage of the service, ready to run, with the metrics they update."""
     metrics = Metrics.create(registry)
-    client = BulkClient(client_settings(config))
+
+    def count_call(endpoint: str, status: str) -> None:
+        metrics.salesforce_requests.labels(endpoint, status).inc()
+
+    client = BulkClient(client_settings(config), on_call=count_call)
     batching = config.batching
     consumer = dict(config.kafka.consumer)
     runner = JobRunner(
@@ -128,7 +148,7 @@ def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipelin
             retry_backoff=batching.retry_backoff_seconds,
         ),
     )
-    return pipeline, client
+    return Service(pipeline, client, metrics)
 
 
 @contextmanager
