@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class LimitsWatcher:
-    """A daemon thread that sets api_requests_used/max and bulk_batches_remaining."""
+    """A daemon thread that sets the api_requests_* and bulk_batches_* gauges."""
 
     def __init__(self, read: Callable[[], OrgLimits], metrics: Metrics, interval: float) -> None:
         self._read = read
@@ -47,6 +47,7 @@ class LimitsWatcher:
         self._metrics.api_requests_used.set(limits.api_requests.used)
         self._metrics.api_requests_max.set(limits.api_requests.max)
         self._metrics.bulk_batches_remaining.set(limits.bulk_batches_remaining)
+        self._metrics.bulk_batches_max.set(limits.bulk_batches_max)
 
     def _run(self) -> None:
         while True:

@@ -54,6 +54,7 @@ class Metrics:
     api_requests_used: Gauge
     api_requests_max: Gauge
     bulk_batches_remaining: Gauge
+    bulk_batches_max: Gauge
     last_poll: Gauge
     accounting: threading.RLock = field(default_factory=threading.RLock, compare=False)
 
@@ -165,12 +166,32 @@ class Metrics:
                 "DailyBulkApiBatches remaining in the rolling 24 hours (/limits)",
                 registry=r,
             ),
+            bulk_batches_max=Gauge(
+                "sfsink_bulk_batches_max",
+                "DailyBulkApiBatches allowed in the rolling 24 hours (/limits; 0 until read)",
+                registry=r,
+            ),
             last_poll=Gauge(
                 "sfsink_last_poll_timestamp_seconds",
                 "When the loop last polled Kafka (unix time)",
                 registry=r,
             ),
         )
+
+    def expect(self, topics: Iterable[str], lanes: Iterable[tuple[str, str]]) -> None:
+        """Create the series of known topics and (object, operation) lanes at zero.
+
+        A counter first seen at 1 has no increase in Prometheus' eyes: the first failed
+        job would go unnoticed by `increase()`, and sums over absent series vanish.
+        """
+        for topic in topics:
+            self.records_consumed.labels(topic)
+        for sobject, operation in lanes:
+            self.records_applied.labels(sobject, operation)
+            self.records_superseded.labels(sobject)
+            if operation != "ignore":
+                for state in ("JobComplete", "Failed", "Aborted"):
+                    self.bulk_jobs.labels(sobject, operation, state)
 
 
 class HealthServer:

@@ -7,9 +7,10 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from connector.config import Config, load_config
 from connector.errors import ConfigError, SfsinkError
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("config error: %s", exc)  # noqa: TRY400 - the message is the whole story
         return 2
     configure_logging(config.logging)
+    disable_created_metrics()  # type: ignore[no-untyped-call] # _created series double the scrape
     registry = CollectorRegistry()
     service = build_service(config, registry)
     pipeline, client = service.pipeline, service.client
@@ -85,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
         log.error("refusing to start: fix the routes above (sfsink check --config …)")
         client.close()
         return 2
-    ensure_dead_letter_topic(config, AdminClient(connection_settings(config.kafka.consumer)))
+    settings: dict[str, Any] = {
+        **connection_settings(config.kafka.consumer),
+        "logger": logging.getLogger("librdkafka"),  # its lines in the configured format
+    }
+    ensure_dead_letter_topic(config, AdminClient(settings))
     health = HealthServer(
         registry,
         config.metrics.host,

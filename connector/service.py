@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
 
 from connector.batch import Batcher, BatchLimits
-from connector.config import AuthFlow, AuthSettings, Config
+from connector.config import AuthFlow, AuthSettings, Config, OnDelete
 from connector.deadletter import DeadLetter, producer_config
 from connector.decode import RegistrySettings, decoder_for
 from connector.flush import JobRunner
@@ -99,6 +99,19 @@ class Service:
     metrics: Metrics
 
 
+def lanes(config: Config) -> list[tuple[str, str]]:
+    """Every (object, operation) the routes write with; "ignore" for ignored deletes."""
+    deletes = {OnDelete.DELETE: "delete", OnDelete.HARD_DELETE: "hardDelete"}
+    return [
+        pair
+        for route in config.routes
+        for pair in (
+            (route.sobject, "upsert"),
+            (route.sobject, deletes.get(route.on_delete, "ignore")),
+        )
+    ]
+
+
 def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipeline, BulkClient]:
     """Every stage of the service, ready to run."""
     service = build_service(config, registry)
@@ -113,6 +126,7 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
         metrics.salesforce_requests.labels(endpoint, status).inc()
 
     client = BulkClient(client_settings(config), on_call=count_call)
+    metrics.expect(config.kafka.topics, lanes(config))
     batching = config.batching
     consumer = dict(config.kafka.consumer)
     runner = JobRunner(
@@ -121,13 +135,15 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
         objects={route.sobject for route in config.routes},
         job_timeout=config.salesforce.job_timeout_seconds,
     )
+    # librdkafka's own lines then go through logging, in the configured format.
+    kafka_log = logging.getLogger("librdkafka")
     dead_letter = DeadLetter(
-        Producer(producer_config(consumer)),
+        Producer({**producer_config(consumer), "logger": kafka_log}),
         config.dead_letter.topic,
         connector_name=str(consumer["group.id"]),
     )
     pipeline = Pipeline(
-        source=Source(consumer, topics(config)),
+        source=Source({**consumer, "logger": kafka_log}, topics(config)),
         decoder=decoder_for(
             config,
             registry=registry_settings(config),
