@@ -77,13 +77,13 @@ class PrometheusServer:
 
     def set_targets(self, addresses: list[str]) -> None:
         """Scrape these host:port addresses from now on (the file is re-read on change)."""
+        self.home.mkdir(parents=True, exist_ok=True)
         partial = self.targets_file.with_suffix(".tmp")
         partial.write_text(json.dumps([{"targets": addresses, "labels": {}}]))
         partial.replace(self.targets_file)  # atomic: never a half-written file
 
     def start(self, timeout: float = 60.0) -> None:
         """Write the config, start the server and wait until it is ready."""
-        self.home.mkdir(parents=True, exist_ok=True)
         if not self.targets_file.exists():
             self.set_targets([])
         config = {
