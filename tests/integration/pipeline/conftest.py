@@ -135,11 +135,14 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
     sinks: list[Sink] = []
     emulator.admin.reset()
 
-    def make(
+    def make(  # noqa: PLR0913 - each is one section of the config a test may change
+        *,
         route: dict[str, Any] | None = None,
         batching: dict[str, Any] | None = None,
         extra_routes: tuple[dict[str, Any], ...] = (),
         partitions: int = 1,
+        consumer: dict[str, Any] | None = None,
+        salesforce: dict[str, Any] | None = None,
     ) -> Sink:
         topic, dlq, group = topic_factory(partitions), topic_factory(), uuid.uuid4().hex
         extra = [{**r, "topic": topic_factory(partitions)} for r in extra_routes]
@@ -153,7 +156,11 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
         config = Config.model_validate(
             {
                 "kafka": {
-                    "consumer": {"bootstrap.servers": kafka_bootstrap, "group.id": group},
+                    "consumer": {
+                        "bootstrap.servers": kafka_bootstrap,
+                        "group.id": group,
+                        **(consumer or {}),
+                    },
                     "topics": [topic, *(r["topic"] for r in extra)],
                 },
                 "salesforce": {
@@ -166,6 +173,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
                         "client_id": emulator.client_id,
                         "client_secret": emulator.client_secret,
                     },
+                    **(salesforce or {}),
                 },
                 "routes": [account, *extra],
                 "batching": {
