@@ -457,7 +457,7 @@ class Pipeline:
             self._tracker.committed(offsets)
         with self._metrics.accounting:
             self._metrics.records_released.inc(self._tracker.forget(revoked))
-        for topic, partition in revoked & self._assigned:
+        for topic, partition in revoked:
             self._metrics.consumer_lag.remove(topic, str(partition))
         self._batcher.forget(revoked)
         self._held = [r for r in self._held if r.position.topic_partition not in revoked]
