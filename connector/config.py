@@ -129,6 +129,16 @@ class SalesforceSettings(_Frozen):
     poll_initial_seconds: float = Field(
         1.0, gt=0, description="first wait between job status polls (then x1.5, up to 30 s)"
     )
+    limits_interval_seconds: float = Field(
+        60.0, gt=0, description="how often /limits is read (API requests, Bulk batches left)"
+    )
+    budget_reserve_fraction: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="share of the org's daily API requests and Bulk batches left to other "
+        "integrations: within it, no job starts until the rolling window frees room",
+    )
 
 
 class OnDelete(StrEnum):
@@ -264,6 +274,22 @@ class MetricsSettings(_Frozen):
     port: int = Field(9464, ge=0, le=65535)
 
 
+class LogFormat(StrEnum):
+    """How log lines are written."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class LoggingSettings(_Frozen):
+    """The service's log: text for people, JSON lines for a log pipeline."""
+
+    format: LogFormat = Field(LogFormat.TEXT, description="text or json (one object per line)")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="the lowest level written"
+    )
+
+
 class Config(_Frozen):
     """Everything `sfsink run` needs."""
 
@@ -274,6 +300,7 @@ class Config(_Frozen):
     avro: AvroSettings = AvroSettings()
     dead_letter: DeadLetterSettings
     metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     def route_for(self, topic: str) -> Route | None:
         """The first route that matches `topic`."""
