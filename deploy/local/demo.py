@@ -166,14 +166,21 @@ def start_connector(options: Options, environ: Mapping[str, str]) -> subprocess.
         start_new_session=True,
     )
     log.close()
+    try:
+        _wait_healthy(child, options)
+    except BaseException:
+        stop_connector(child)  # Ctrl-C while it starts stops it too
+        raise
+    return child
+
+
+def _wait_healthy(child: subprocess.Popen[bytes], options: Options) -> None:
     url = f"http://127.0.0.1:{options.metrics_port}/healthz"
     deadline = time.monotonic() + 60
     while not _answers(url):
         if child.poll() is not None or time.monotonic() > deadline:
-            stop_connector(child)
             raise DemoError(f"sfsink run did not start; see {options.state / 'sfsink.log'}")
         time.sleep(0.2)
-    return child
 
 
 def stop_connector(child: subprocess.Popen[bytes]) -> None:
