@@ -374,7 +374,7 @@ def report(
 
 
 def _table(counts: Counter[tuple[str, ...]]) -> list[str]:
-    return [f"  {' '.join(key):<40} {value:>12,}" for key, value in sorted(counts.items())]
+    return [f"  {' '.join(key):<40} {n:>12,}" for key, n in sorted(counts.items()) if n]
 
 
 def _emulator(stack: Stack) -> requests.Session:
