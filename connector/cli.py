@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from connector import __version__, bulk_cli, run_cli
+from connector import __version__, bulk_cli, replay_cli, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run_cli.add_parsers(commands)
     bulk_cli.add_parser(commands)
+    replay_cli.add_parser(commands)
     return parser
 
 
@@ -30,5 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_cli.run(args)
     if args.command == "check":
         return run_cli.check(args)
+    if args.command == "replay-dlq":
+        return replay_cli.run(args)
     parser.print_help()
     return 0

@@ -12,6 +12,7 @@
     │   └── MappingError                  no route, no key, or a value of the wrong type
     ├── FatalError                        stop the process; offsets stay where they are
     │   └── AuthenticationError *         the credentials were refused, or re-auth failed
+    ├── ReplayError                       replay-dlq could not read or resend dead letters
     └── SalesforceError                   * every error the Salesforce client raises
         ├── InvalidRequestError (ValueError)   Salesforce refused the request (4xx)
         │   └── NotFoundError (LookupError)    no such job or resource (404)
@@ -85,6 +86,10 @@ class MappingError(RecordError):
 
 class FatalError(SfsinkError):
     """The process cannot go on; it stops without committing past what is final."""
+
+
+class ReplayError(SfsinkError):
+    """`sfsink replay-dlq` stopped; what it sent before is acknowledged or safe to resend."""
 
 
 class SalesforceError(SfsinkError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from connector.batch import Batch
@@ -55,9 +55,11 @@ RETRIABLE_CODES = frozenset(
 )
 # Deleting what is already gone is what a delete wants: idempotent replays count as done.
 ALREADY_DELETED = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
-# Keys per SOQL lookup: far under SOQL's 100,000-character limit for any sane key.
-LOOKUP_CHUNK = 500
-_OPEN_STATES = frozenset({JobState.OPEN, JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS})
+# Characters per SOQL lookup, under Salesforce's 100,000-character statement limit: each
+# lookup is a Bulk query (3+ calls), so the fewer the better for the API budget.
+LOOKUP_CHARS = 90_000
+# States in which a job may still write rows.
+_LANDING_STATES = frozenset({JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS})
 
 
 class JobRunner:
@@ -72,28 +74,28 @@ class JobRunner:
         self._job_timeout = job_timeout
 
     def await_leftover_jobs(self, deadline: float) -> None:
-        """Wait for ingest jobs still running on our objects, so none lands after ours.
+        """Wait until the ingest jobs on our objects that could still land have ended.
 
-        An Open job never started processing (its uploader died): it is aborted instead.
+        Only jobs running now count (a member that died, or a previous process, left
+        them): jobs started later are not waited for, so a busy group cannot hold this
+        forever. An Open job was never closed by its uploader and can never land.
         """
-        while time.monotonic() < deadline:
-            running = [
-                job
-                for job in self._client.jobs("ingest")
-                if job.object in self._objects and job.state in _OPEN_STATES
-            ]
-            for job in running:
-                if job.state is JobState.OPEN:
-                    self._client.job(job.id).abort()
-            if not [job for job in running if job.state is not JobState.OPEN]:
+        waiting = {
+            job.id
+            for job in self._client.jobs("ingest")
+            if job.object in self._objects and job.state in _LANDING_STATES
+        }
+        while waiting:
+            if time.monotonic() >= deadline:
+                log.warning("%d leftover ingest jobs still running; going on", len(waiting))
                 return
-            log.info(
-                "waiting for %d ingest jobs left running on %s",
-                len(running),
-                sorted({job.object for job in running}),
-            )
+            log.info("waiting for %d ingest jobs left running: %s", len(waiting), sorted(waiting))
             time.sleep(min(2.0, max(deadline - time.monotonic(), 0.0)))
-        log.warning("leftover ingest jobs still running at the deadline; starting anyway")
+            waiting = {
+                job_id
+                for job_id in waiting
+                if self._client.job(job_id, "ingest").info().state in _LANDING_STATES
+            }
 
     def run(self, batch: Batch) -> BatchOutcome:
         """Run the batch's job(s) and reconcile every row by its key."""
@@ -153,10 +155,9 @@ class JobRunner:
         """External id → Salesforce Id, for the keys that have a record."""
         found: dict[str, str] = {}
         field = lane.external_id_field
-        for start in range(0, len(keys), LOOKUP_CHUNK):
-            chunk = keys[start : start + LOOKUP_CHUNK]
-            values = ",".join(_soql_string(key) for key in chunk)
-            soql = f"SELECT Id, {field} FROM {lane.sobject} WHERE {field} IN ({values})"  # noqa: S608 - SOQL; values escaped, names checked by describe
+        head = f"SELECT Id, {field} FROM {lane.sobject} WHERE {field} IN "  # noqa: S608 - SOQL; values escaped, names checked by describe
+        for values in _in_lists(keys, LOOKUP_CHARS - len(head) - 2):
+            soql = f"{head}({values})"
             for record in self._client.query(soql).records:
                 found[record[field]] = record["Id"]
         return found
@@ -233,6 +234,21 @@ def _retriable(code: str, message: str) -> bool:
     the parent, in another lane's job: until that job lands, the lookup fails.
     """
     return code in RETRIABLE_CODES or message.startswith("Foreign key external ID:")
+
+
+def _in_lists(keys: list[str], budget: int) -> Iterator[str]:
+    """Keys as quoted, comma-separated SOQL lists of at most `budget` characters each."""
+    chunk: list[str] = []
+    size = 0
+    for key in keys:
+        literal = _soql_string(key)
+        if chunk and size + len(literal) + 1 > budget:
+            yield ",".join(chunk)
+            chunk, size = [], 0
+        chunk.append(literal)
+        size += len(literal) + 1
+    if chunk:
+        yield ",".join(chunk)
 
 
 def _soql_string(value: str) -> str:

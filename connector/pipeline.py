@@ -2,8 +2,9 @@
 
 Lifecycle (as Kafka Connect's SinkTask documents its own):
 
-1. `run` waits for ingest jobs a previous process left running on the routed objects, so
-   an old job can never land after a newer one, then subscribes.
+1. `run` subscribes. Whenever partitions are assigned (at start, or after another member
+   died), no job starts until the ingest jobs running on the routed objects at that moment
+   have ended: a job left by a previous owner can never land after a newer one.
 2. Each turn: settle finished jobs, poll Kafka, decode and map each record, buffer its
    row, pause or resume partitions around the memory bound, start the batches that are
    due (up to the in-flight limit, on a thread pool), and commit the offsets that are
@@ -20,6 +21,7 @@ Lifecycle (as Kafka Connect's SinkTask documents its own):
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -132,12 +134,10 @@ class Pipeline:
         self._record_size = 0.0
         self._held: list[SourceRecord] = []
         self._decoder_ok = True
+        self._gate: Future[None] | None = None
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
-        if not self._await_leftovers(stopping):
-            self._source.close()
-            return
         self._source.subscribe(self._on_assign, self._on_revoke)
         try:
             while not stopping():
@@ -151,23 +151,51 @@ class Pipeline:
             self._source.close()
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _await_leftovers(self, stopping: Callable[[], bool]) -> bool:
-        """Wait out jobs a previous process left running; an outage here is waited out too."""
-        backoff = self._settings.retry_backoff
-        while not stopping():
+    def _check_leftovers(self, delay: float = 0.0) -> None:
+        """Close the gate until jobs a previous owner left running have ended.
+
+        The check runs on a daemon thread (it may wait minutes, and must not hold up an
+        exit); the loop keeps consuming meanwhile, within the memory bound.
+        """
+        gate: Future[None] = Future()
+
+        def check() -> None:
+            time.sleep(delay)
             try:
                 self._runner.await_leftover_jobs(self._clock() + self._settings.drain_timeout)
-            except RetriableError as exc:
-                log.warning(
-                    "Salesforce not reachable at start (%s); retrying in %.0fs", exc, backoff
-                )
-                self._metrics.retries.labels("outage").inc()
-                time.sleep(backoff)
-                backoff = min(backoff * 2, self._settings.max_backoff)
-                continue
-            self._salesforce_ok = True
+            except BaseException as exc:  # noqa: BLE001 - handed to the loop's thread
+                gate.set_exception(exc)
+            else:
+                gate.set_result(None)
+
+        threading.Thread(target=check, name="leftover-jobs", daemon=True).start()
+        self._gate = gate
+
+    def _gate_open(self) -> bool:
+        """Whether jobs may start: the latest leftover check has passed."""
+        gate = self._gate
+        if gate is None:
             return True
-        return False
+        if not gate.done():
+            return False
+        try:
+            gate.result()
+        except RetriableError as exc:
+            self._salesforce_ok = False
+            self._outage_backoff = min(
+                max(self._outage_backoff * 2, self._settings.retry_backoff),
+                self._settings.max_backoff,
+            )
+            log.warning(
+                "cannot list running jobs (%s); retrying in %.0fs", exc, self._outage_backoff
+            )
+            self._metrics.retries.labels("outage").inc()
+            self._check_leftovers(self._outage_backoff)
+            return False
+        self._gate = None
+        self._salesforce_ok = True
+        self._outage_backoff = 0.0
+        return True
 
     def step(self) -> None:
         """One turn of the loop."""
@@ -292,7 +320,7 @@ class Pipeline:
     def _launch(self, *, drain: bool) -> None:
         now = self._clock()
         room = self._settings.max_in_flight - len(self._in_flight)
-        if room <= 0 or now < self._hold_until:
+        if room <= 0 or now < self._hold_until or not self._gate_open():
             return
         for batch in self._batcher.due(now, limit=room, drain=drain):
             self._metrics.batch_records.observe(len(batch.rows))
@@ -399,11 +427,13 @@ class Pipeline:
             if self._in_flight:
                 wait(self._in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
             else:
-                time.sleep(min(0.1, max(self._hold_until - self._clock(), 0.0)))
+                time.sleep(min(0.1, max(self._hold_until - self._clock(), 0.01)))
         log.warning("drain deadline passed with %d jobs in flight", len(self._in_flight))
 
     def _on_assign(self, partitions: list[TP]) -> None:
         log.info("assigned %s", partitions)
+        if partitions:
+            self._check_leftovers()
         self._assigned |= set(partitions)
         if self._paused:
             self._source.pause(partitions)

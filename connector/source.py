@@ -139,14 +139,15 @@ def _record(msg: Message[bytes, bytes]) -> SourceRecord:
         position=Position(topic, partition, offset),
         key=msg.key(),
         value=msg.value(),
-        headers=tuple((name, _bytes(value)) for name, value in _header_items(headers)),
+        headers=tuple((name, _bytes(value)) for name, value in header_items(headers)),
         timestamp_ms=None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
     )
 
 
-def _header_items(
+def header_items(
     headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]],
 ) -> list[tuple[str, str | bytes | None]]:
+    """A message's headers as pairs, whichever of its two shapes librdkafka returned."""
     return list(headers.items()) if isinstance(headers, dict) else headers
 
 

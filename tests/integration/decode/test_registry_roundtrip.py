@@ -6,7 +6,6 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
@@ -19,46 +18,7 @@ from connector.errors import DecodeError, SchemaRegistryUnavailableError
 from connector.records import ChangeEvent, Op, Position, SourceRecord
 from connector.source import Source
 from devstack import free_port
-
-SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
-SOURCE = {"version": "2.7", "connector": "postgresql", "name": "crm", "ts_ms": 1,
-          "snapshot": "false", "db": "crm", "schema": "public", "table": "account",
-          "txId": 5, "lsn": 6}  # fmt: skip
-
-
-def account(account_id: int, name: str) -> dict[str, object]:
-    """One account row as Debezium's Avro converter writes it."""
-    return {"id": account_id, "external_key": f"A-{account_id}", "name": name,
-            "industry": "Energy", "annual_revenue": Decimal("1234567.89"), "employees": 42,
-            "rating": 4.5, "active": True, "founded": 19_000, "created_at": 1_700_000_000_000_001,
-            "updated_at": "2026-01-02T03:04:05+01:00", "opens_at": 32_400_000_000,
-            "website": None, "phone": None, "billing_city": "Lyon", "billing_country": "FR",
-            "credit_limit": {"scale": 2, "value": (150_000).to_bytes(3, "big", signed=True)},
-            "public_id": str(uuid.UUID(int=account_id))}  # fmt: skip
-
-
-class AvroProducer:
-    """Produces keys and values framed by confluent-kafka's own AvroSerializer."""
-
-    def __init__(self, bootstrap: str, registry_url: str, topic: str) -> None:
-        client = SchemaRegistryClient({"url": registry_url})
-        self.topic = topic
-        self.key = AvroSerializer(client, (SCHEMAS / "account-key.avsc").read_text())
-        self.value = AvroSerializer(client, (SCHEMAS / "account-value.avsc").read_text())
-        self.producer = Producer({"bootstrap.servers": bootstrap})
-
-    def send(self, account_id: int, envelope: dict[str, object] | None) -> None:
-        """One record keyed by the account id; None sends a tombstone."""
-        key = self.key({"id": account_id}, SerializationContext(self.topic, MessageField.KEY))
-        value = None
-        if envelope is not None:
-            context = SerializationContext(self.topic, MessageField.VALUE)
-            value = self.value(envelope, context)
-        self.producer.produce(self.topic, key=key, value=value)
-
-    def flush(self) -> None:
-        """Wait until the broker has every record."""
-        assert self.producer.flush(30) == 0
+from tests.support.avro import SCHEMAS, AvroProducer, account, envelope
 
 
 def consume(bootstrap: str, topic: str, count: int) -> list[SourceRecord]:
@@ -82,11 +42,6 @@ def consume(bootstrap: str, topic: str, count: int) -> list[SourceRecord]:
         source.close()
     assert len(got) == count
     return got
-
-
-def envelope(op: str, before: object, after: object) -> dict[str, object]:
-    """A Debezium envelope."""
-    return {"before": before, "after": after, "source": SOURCE, "op": op, "ts_ms": 2}
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -64,6 +66,16 @@ class Sink:
             self.thread.join(timeout)
             assert not self.thread.is_alive(), "the pipeline did not stop"
         assert not self.error, self.error
+
+    def write_config(self, path: Path, metrics_port: int = 0) -> Path:
+        """The config as the YAML file a `sfsink` command reads, secret included."""
+        config: dict[str, Any] = self.config.model_dump(mode="json", exclude_none=True)
+        secret = self.config.salesforce.auth.client_secret
+        assert secret is not None
+        config["salesforce"]["auth"]["client_secret"] = secret.get_secret_value()
+        config["metrics"]["port"] = metrics_port
+        path.write_text(yaml.safe_dump(config))
+        return path
 
     def produce(self, events: list[tuple[object, object]], topic: str | None = None) -> None:
         """(key, value) pairs as JSON; a value of None is a tombstone."""
@@ -123,11 +135,14 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
     sinks: list[Sink] = []
     emulator.admin.reset()
 
-    def make(
+    def make(  # noqa: PLR0913 - each is one section of the config a test may change
+        *,
         route: dict[str, Any] | None = None,
         batching: dict[str, Any] | None = None,
         extra_routes: tuple[dict[str, Any], ...] = (),
         partitions: int = 1,
+        consumer: dict[str, Any] | None = None,
+        salesforce: dict[str, Any] | None = None,
     ) -> Sink:
         topic, dlq, group = topic_factory(partitions), topic_factory(), uuid.uuid4().hex
         extra = [{**r, "topic": topic_factory(partitions)} for r in extra_routes]
@@ -141,7 +156,11 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
         config = Config.model_validate(
             {
                 "kafka": {
-                    "consumer": {"bootstrap.servers": kafka_bootstrap, "group.id": group},
+                    "consumer": {
+                        "bootstrap.servers": kafka_bootstrap,
+                        "group.id": group,
+                        **(consumer or {}),
+                    },
                     "topics": [topic, *(r["topic"] for r in extra)],
                 },
                 "salesforce": {
@@ -154,6 +173,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
                         "client_id": emulator.client_id,
                         "client_secret": emulator.client_secret,
                     },
+                    **(salesforce or {}),
                 },
                 "routes": [account, *extra],
                 "batching": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from connector.salesforce import BulkClient, JobState
+from connector.service import client_settings
 from devstack import free_port
 from tests.integration.pipeline.conftest import wait_until
 
@@ -329,4 +331,44 @@ def test_a_child_flushed_before_its_parent_is_retried_until_the_parent_lands(
     [account] = emulator.admin.live("Account")
     [contact] = emulator.admin.live("Contact")
     assert contact["AccountId"] == account["Id"]
+    assert sink.dead_letters(1, timeout=2) == []
+
+
+def test_a_large_delete_batch_resolves_its_ids_in_one_query(sink_factory, emulator) -> None:
+    """3,000 deletes in one batch: one Bulk query finds every Id, one delete job removes them."""
+    sink = sink_factory(batching={"max_age_seconds": 2})
+    sink.produce([(f"d{i}", {"Name": f"n{i}"}) for i in range(3_000)])
+    sink.start()
+    wait_until(lambda: sink.committed() == 3_000, what="the creates final")
+    before = emulator.admin.calls()["query_jobs"]
+    sink.produce([(f"d{i}", None) for i in range(3_000)])
+    wait_until(lambda: sink.committed() == 6_000, what="the deletes final")
+    sink.stop_and_join()
+    assert emulator.admin.calls()["query_jobs"] - before == 1
+    assert emulator.admin.live("Account") == []
+
+
+def test_a_job_slower_than_its_timeout_is_aborted_and_its_rows_written_again(
+    sink_factory, emulator
+) -> None:
+    """A Salesforce that sits on a job: sfsink aborts it at the timeout and retries later."""
+    emulator.admin.faults(job_delay_seconds=30)
+    sink = sink_factory(salesforce={"job_timeout_seconds": 1})
+    sink.produce([(f"slow{i}", {"Name": f"n{i}"}) for i in range(5)])
+    sink.start()
+    wait_until(
+        lambda: (
+            (sink.registry.get_sample_value("sfsink_retries_total", {"reason": "outage"}) or 0) > 0
+        ),
+        what="the timed-out job given back",
+    )
+    assert sink.committed() < 0
+    emulator.admin.faults(job_delay_seconds=0)
+    wait_until(lambda: sink.committed() == 5, timeout=120, what="all 5 committed")
+    sink.stop_and_join()
+    assert len(by_key(emulator.admin.records("Account"))) == 5
+    with BulkClient(client_settings(sink.config)) as client:
+        states = [job.state for job in client.jobs("ingest")]
+    assert JobState.ABORTED in states
+    assert states.count(JobState.JOB_COMPLETE) >= 1
     assert sink.dead_letters(1, timeout=2) == []

@@ -7,12 +7,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import requests
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from connector.salesforce import BulkClient, JobState
+from connector.service import client_settings
 from devstack import free_port
 from tests.integration.pipeline.conftest import Sink, wait_until
 
@@ -23,13 +23,7 @@ def start_process(
     sink: Sink, tmp_path: Path, name: str, metrics_port: int = 0
 ) -> subprocess.Popen[bytes]:
     """`sfsink run` on the sink's config, logging to tmp_path/<name>.log."""
-    config: dict[str, Any] = sink.config.model_dump(mode="json", exclude_none=True)
-    secret = sink.config.salesforce.auth.client_secret
-    assert secret is not None
-    config["salesforce"]["auth"]["client_secret"] = secret.get_secret_value()
-    config["metrics"]["port"] = metrics_port
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = sink.write_config(tmp_path / f"{name}.yaml", metrics_port)
     log = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(
         [str(SFSINK), "run", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT
@@ -157,3 +151,60 @@ def test_a_second_signal_exits_at_once_and_loses_nothing(sink_factory, emulator,
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=90) == 0
     assert org_names(emulator) == expected_state(events)
+
+
+def test_a_new_owner_waits_for_the_job_a_dead_member_left_running(
+    sink_factory, emulator, tmp_path
+) -> None:
+    """Per-key order across a failover: the dead member's slow job lands before the new one's.
+
+    The dead member's 20,000-row job has written its first 10,000 rows and pauses before
+    the rest, which hold key f19999 = "v1". The new owner replays the uncommitted records
+    plus f19999 = "v2"; its own job is quick. Without waiting, "v1" would land last.
+    """
+    session = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+    sink = sink_factory(batching={"max_records": 20_000, "max_age_seconds": 5}, consumer=session)
+    first_port, second_port = free_port(), free_port()
+    first = start_process(sink, tmp_path, "owner", first_port)
+    wait_until(lambda: probe(first_port, "/readyz") == 200, what="the first member assigned")
+    second = start_process(sink, tmp_path, "standby", second_port)
+    wait_until(lambda: probe(second_port, "/healthz") == 200, what="the second member polling")
+    emulator.admin.faults(chunk_delay_seconds=20)
+    events = [(f"f{i}", {"Name": "v1"}) for i in range(20_000)]
+    sink.produce(events)
+    with BulkClient(client_settings(sink.config)) as client:
+        wait_until(lambda: half_done(client), timeout=60, what="the first 10,000 rows written")
+        first.kill()
+        first.wait(timeout=30)
+        emulator.admin.faults(chunk_delay_seconds=0.0)
+        sink.produce([("f19999", {"Name": "v2"})])
+        wait_until(lambda: sink.committed() == 20_001, timeout=120, what="every record committed")
+        wait_until(lambda: not running(client), timeout=60, what="every job ended")
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=90) == 0
+    assert org_names(emulator) == expected_state([*events, ("f19999", {"Name": "v2"})])
+    assert b"waiting for 1 ingest jobs left running" in (tmp_path / "standby.log").read_bytes()
+
+
+def probe(port: int, path: str) -> int:
+    """The HTTP status of a health endpoint, 0 while nothing answers."""
+    try:
+        return requests.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code
+    except requests.ConnectionError:
+        return 0
+
+
+def half_done(client: BulkClient) -> bool:
+    """Whether an Account job is running with at least 10,000 rows written."""
+    return any(
+        job.state is JobState.IN_PROGRESS and job.number_records_processed >= 10_000
+        for job in (client.job(j.id).info() for j in client.jobs("ingest"))
+    )
+
+
+def running(client: BulkClient) -> bool:
+    """Whether any ingest job may still write rows."""
+    return any(
+        job.state in {JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS}
+        for job in client.jobs("ingest")
+    )
