@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import yaml
 
 from devstack import cache_dir
 
-FORMAT = 1  # bump when the output changes, so a cached copy is rebuilt
+FORMAT = 2  # bump when the output changes, so a cached copy is rebuilt
 _INT_OR_STRING = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
 _QUANTITY = {"oneOf": [{"type": "string"}, {"type": "number"}]}
 _OPEN_TYPES = {
@@ -93,48 +94,54 @@ def _pin_kind(schema: dict[str, Any], kind: str, group: str, version: str) -> di
     return {**schema, "properties": properties, "required": required}
 
 
+def _map_objects(node: Any, fix: Callable[[dict[str, Any]], Any]) -> Any:
+    """The JSON tree rebuilt with every object passed through `fix`, children first."""
+    if isinstance(node, list):
+        return [_map_objects(item, fix) for item in node]
+    if isinstance(node, dict):
+        return fix({key: _map_objects(value, fix) for key, value in node.items()})
+    return node
+
+
 def _strict(node: Any) -> Any:
     """Unknown properties rejected wherever the known ones are listed."""
-    if isinstance(node, list):
-        return [_strict(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if node.get("format") == "int-or-string":
-        return _INT_OR_STRING
-    fixed = {key: _strict(value) for key, value in node.items()}
-    if (
-        "properties" in fixed
-        and "additionalProperties" not in fixed
-        and not fixed.get("x-kubernetes-preserve-unknown-fields")
-    ):
-        fixed["additionalProperties"] = False
-    return fixed
+
+    def fix(schema: dict[str, Any]) -> Any:
+        if schema.get("format") == "int-or-string":
+            return _INT_OR_STRING
+        if (
+            isinstance(schema.get("properties"), dict)
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            return {**schema, "additionalProperties": False}
+        return schema
+
+    return _map_objects(node, fix)
 
 
 def _from_openapi_v3(node: Any) -> Any:
     """OpenAPI v3 spellings a JSON schema validator does not know, in its own terms."""
-    if isinstance(node, list):
-        return [_from_openapi_v3(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if node.get("x-kubernetes-int-or-string"):
-        return _INT_OR_STRING
-    fixed = {key: _from_openapi_v3(value) for key, value in node.items()}
-    if fixed.pop("nullable", False) and isinstance(fixed.get("type"), str):
-        fixed["type"] = [fixed["type"], "null"]
-    return fixed
+
+    def fix(schema: dict[str, Any]) -> Any:
+        if schema.get("x-kubernetes-int-or-string") is True:
+            return _INT_OR_STRING
+        if schema.get("nullable") is True and isinstance(schema.get("type"), str):
+            rest = {key: value for key, value in schema.items() if key != "nullable"}
+            return {**rest, "type": [schema["type"], "null"]}
+        return schema
+
+    return _map_objects(node, fix)
 
 
 def _rebase(node: Any) -> Any:
     """Refs of a kind's own file point into _definitions.json beside it."""
-    if isinstance(node, list):
-        return [_rebase(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    return {
-        key: f"_definitions.json{value}" if key == "$ref" else _rebase(value)
-        for key, value in node.items()
-    }
+
+    def fix(schema: dict[str, Any]) -> Any:
+        ref = schema.get("$ref")
+        return {**schema, "$ref": f"_definitions.json{ref}"} if isinstance(ref, str) else schema
+
+    return _map_objects(node, fix)
 
 
 def _dump(schema: dict[str, Any], path: Path) -> None:
