@@ -11,7 +11,9 @@ import jsonschema
 import pytest
 import yaml
 
+from connector.cli import build_parser
 from connector.config import load_config
+from emulator import cli as emulator_cli
 from tests.deploy.conftest import DEPLOY
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -153,3 +155,14 @@ def test_grafana_provisions_the_datasource_and_the_dashboard(compose: dict[str, 
     )["providers"]
     folder = provider["options"]["path"]
     assert _mounted(grafana, f"{folder}/sfsink.json").is_file()
+
+
+def test_commands_are_ones_the_programs_accept(compose: dict[str, Any]) -> None:
+    """The emulator's and the connector's arguments parse (a renamed option would not)."""
+    services = compose["services"]
+    emulator = emulator_cli.parser().parse_args(services["emulator"]["command"])
+    assert emulator.plain_http
+    assert str(emulator.objects) == "/app/schemas/objects.yaml"
+    assert (DEPLOY.parent / "schemas" / "objects.yaml").is_file()  # COPY schemas/ /app/schemas/
+    connector = build_parser().parse_args(services["sfsink"]["command"])
+    assert connector.command == "run"

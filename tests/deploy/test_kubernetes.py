@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from connector.cli import build_parser
 from connector.config import Config, load_config
 from tests.deploy.conftest import DEPLOY
 
@@ -97,6 +98,15 @@ def test_kubeconform_rejects_a_broken_manifest(
 def _container(objects: dict[str, Any]) -> dict[str, Any]:
     (container,) = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
     return container
+
+
+def test_container_arguments_parse(objects: dict[str, Any]) -> None:
+    """`sfsink run --config` on the file the ConfigMap is mounted as."""
+    container = _container(objects)
+    args = build_parser().parse_args(container["args"])
+    assert args.command == "run"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "config"]
+    assert args.config == Path(mount["mountPath"]) / "sfsink.yaml"
 
 
 def test_probes_hit_the_health_endpoints_on_the_configured_port(objects: dict[str, Any]) -> None:
