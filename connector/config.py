@@ -130,6 +130,9 @@ class SalesforceSettings(_Frozen):
     poll_initial_seconds: float = Field(
         1.0, gt=0, description="first wait between job status polls (then x1.5, up to 30 s)"
     )
+    limits_interval_seconds: float = Field(
+        60.0, gt=0, description="how often /limits is read (API requests, Bulk batches left)"
+    )
 
 
 class OnDelete(StrEnum):
@@ -271,6 +274,22 @@ class MetricsSettings(_Frozen):
     port: int = Field(9464, ge=0, le=65535, description="0 picks a free port")
 
 
+class LogFormat(StrEnum):
+    """How log lines are written."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class LoggingSettings(_Frozen):
+    """The service's log: text for people, JSON lines for a log pipeline."""
+
+    format: LogFormat = Field(LogFormat.TEXT, description="text or json (one object per line)")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="the lowest level written"
+    )
+
+
 class Config(_Frozen):
     """Everything `sfsink run` needs."""
 
@@ -281,6 +300,7 @@ class Config(_Frozen):
     avro: AvroSettings = AvroSettings()
     dead_letter: DeadLetterSettings
     metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     def route_for(self, topic: str) -> Route | None:
         """The first route that matches `topic`."""

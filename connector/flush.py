@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from connector.batch import Batch
 from connector.deadletter import SalesforceFailure
 from connector.errors import JobFailedError, JobTimeoutError, SalesforceUnavailableError
+from connector.jobphases import JobPhases
 from connector.metrics import Metrics
 from connector.records import Action, Lane, Row
 from connector.salesforce import BulkClient, BulkResult, JobState
@@ -119,6 +120,7 @@ class JobRunner:
                 lane.external_id_field,
                 timeout=self._job_timeout,
                 fetch_successes=False,
+                on_progress=JobPhases(self._metrics.job_duration).note,
             )
         except JobFailedError as exc:
             result = self._failed_job(exc)
@@ -139,7 +141,11 @@ class JobRunner:
         )
         try:
             result = operation(
-                lane.sobject, list(by_id), timeout=self._job_timeout, fetch_successes=False
+                lane.sobject,
+                list(by_id),
+                timeout=self._job_timeout,
+                fetch_successes=False,
+                on_progress=JobPhases(self._metrics.job_duration).note,
             )
         except JobFailedError as exc:
             result = self._failed_job(exc)

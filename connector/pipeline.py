@@ -59,6 +59,7 @@ class Source(Protocol):
     def resume(self, partitions: Iterable[TP]) -> None: ...
     def commit(self, offsets: dict[TP, int]) -> None: ...
     def assignment(self) -> list[TP]: ...
+    def lag(self) -> dict[TP, int]: ...
     def close(self) -> None: ...
 
 
@@ -93,6 +94,7 @@ class LoopSettings:
     poll_records: int = 5_000
     max_backoff: float = 300.0
     stall_after: float = 60.0
+    lag_interval: float = 10.0
 
 
 class Pipeline:
@@ -135,6 +137,8 @@ class Pipeline:
         self._held: list[SourceRecord] = []
         self._decoder_ok = True
         self._gate: Future[None] | None = None
+        self._lag_due = 0.0
+        metrics.records_pending.set_function(self._tracker.unfinished_count)
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
@@ -253,9 +257,10 @@ class Pipeline:
     def _ingest(self, records: list[SourceRecord]) -> None:
         if not records:
             return
-        self._tracker.track(records)
-        for record in records:
-            self._metrics.records_consumed.labels(record.position.topic).inc()
+        with self._metrics.accounting:
+            self._tracker.track(records)
+            for record in records:
+                self._metrics.records_consumed.labels(record.position.topic).inc()
         if self._held:
             self._held += records  # fetched before the pause took hold: they queue behind
             return
@@ -291,10 +296,11 @@ class Pipeline:
             self._held = []
             self._decoder_ok = True
         self._learn_record_size(records, self._batcher.buffered_bytes - held_before)
-        for record in final:
-            sobject = self._mapper.sobject_for(record.position.topic)
-            self._metrics.records_applied.labels(sobject, "ignore").inc()
-        self._tracker.mark_final(record.position for record in final)
+        with self._metrics.accounting:
+            for record in final:
+                sobject = self._mapper.sobject_for(record.position.topic)
+                self._metrics.records_applied.labels(sobject, "ignore").inc()
+            self._tracker.mark_final(record.position for record in final)
         self._send_dead_letters(failures)
 
     def _learn_record_size(self, records: list[SourceRecord], added: int) -> None:
@@ -372,10 +378,11 @@ class Pipeline:
             len(outcome.retry),
             len(outcome.dead),
         )
-        for row in outcome.applied:
-            self._metrics.records_applied.labels(row.lane.sobject, row.lane.action.value).inc()
-            self._metrics.records_superseded.labels(row.lane.sobject).inc(len(row.sources) - 1)
-        self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
+        with self._metrics.accounting:
+            for row in outcome.applied:
+                self._metrics.records_applied.labels(row.lane.sobject, row.lane.action.value).inc()
+                self._metrics.records_superseded.labels(row.lane.sobject).inc(len(row.sources) - 1)
+            self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
         retry: list[RowFailure] = []
         exhausted: list[RowFailure] = []
         for failure in outcome.retry:
@@ -402,9 +409,10 @@ class Pipeline:
             self._undelivered = pending
             return
         self._undelivered = []
-        for failure in pending:
-            self._metrics.records_dead_lettered.labels(failure.reason).inc()
-        self._tracker.mark_final(f.record.position for f in pending)
+        with self._metrics.accounting:
+            for failure in pending:
+                self._metrics.records_dead_lettered.labels(failure.reason).inc()
+            self._tracker.mark_final(f.record.position for f in pending)
 
     def _commit(self) -> None:
         offsets = self._tracker.committable()
@@ -447,18 +455,25 @@ class Pipeline:
             offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
             self._source.commit(offsets)
             self._tracker.committed(offsets)
-        self._metrics.records_released.inc(self._tracker.forget(revoked))
+        with self._metrics.accounting:
+            self._metrics.records_released.inc(self._tracker.forget(revoked))
+        for topic, partition in revoked:
+            self._metrics.consumer_lag.remove(topic, str(partition))
         self._batcher.forget(revoked)
         self._held = [r for r in self._held if r.position.topic_partition not in revoked]
         self._paused -= revoked
         self._assigned -= revoked
 
     def _update_gauges(self) -> None:
-        self._metrics.records_pending.set(self._tracker.pending_count())
         self._metrics.buffered_records.set(self._batcher.buffered_rows)
         self._metrics.buffered_bytes.set(self._batcher.buffered_bytes)
         self._metrics.jobs_in_flight.set(len(self._in_flight))
         self._metrics.paused_partitions.set(len(self._paused))
+        now = self._clock()
+        if now >= self._lag_due:  # asking librdkafka per poll would cost more than it tells
+            self._lag_due = now + self._settings.lag_interval
+            for (topic, partition), lag in self._source.lag().items():
+                self._metrics.consumer_lag.labels(topic, str(partition)).set(lag)
 
 
 def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:
