@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,3 +168,20 @@ def test_commands_are_ones_the_programs_accept(compose: dict[str, Any]) -> None:
     assert (DEPLOY.parent / "schemas" / "objects.yaml").is_file()  # COPY schemas/ /app/schemas/
     connector = build_parser().parse_args(services["sfsink"]["command"])
     assert connector.command == "run"
+
+
+def test_promtool_accepts_the_prometheus_config(compose: dict[str, Any], tmp_path: Path) -> None:
+    """`promtool check config` on the scrape config, its rule file read from the repository."""
+    prometheus = compose["services"]["prometheus"]
+    config_path = _option(prometheus["command"], "config.file")
+    scrape = yaml.safe_load(_mounted(prometheus, config_path).read_text())
+    scrape["rule_files"] = [str(_mounted(prometheus, f)) for f in scrape["rule_files"]]
+    local = tmp_path / "prometheus.yml"
+    local.write_text(yaml.safe_dump(scrape))
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool comes with Debian's prometheus (deploy/local/install-system-deps.sh)"
+    done = subprocess.run(
+        [promtool, "check", "config", local], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout + done.stderr
