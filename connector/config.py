@@ -133,6 +133,13 @@ class SalesforceSettings(_Frozen):
     limits_interval_seconds: float = Field(
         60.0, gt=0, description="how often /limits is read (API requests, Bulk batches left)"
     )
+    budget_reserve_fraction: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="share of the org's daily API requests and Bulk batches left to other "
+        "integrations: within it, no job starts until the rolling window frees room",
+    )
 
 
 class OnDelete(StrEnum):

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from connector.batch import Batch
+from connector.budget import Budget
 from connector.deadletter import SalesforceFailure
 from connector.errors import JobFailedError, JobTimeoutError, SalesforceUnavailableError
 from connector.jobphases import JobPhases
@@ -67,10 +68,16 @@ class JobRunner:
     """Writes a batch through the BulkClient and sorts each row into applied, retry, dead."""
 
     def __init__(
-        self, client: BulkClient, metrics: Metrics, objects: Iterable[str], job_timeout: float
+        self,
+        client: BulkClient,
+        metrics: Metrics,
+        budget: Budget,
+        objects: Iterable[str],
+        job_timeout: float,
     ) -> None:
         self._client = client
         self._metrics = metrics
+        self._budget = budget
         self._objects = frozenset(objects)
         self._job_timeout = job_timeout
 
@@ -231,6 +238,7 @@ class JobRunner:
         if usage is not None:
             self._metrics.api_requests_used.set(usage.used)
             self._metrics.api_requests_max.set(usage.max)
+            self._budget.observe_api(usage)
 
 
 def _retriable(code: str, message: str) -> bool:

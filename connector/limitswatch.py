@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from connector.budget import Budget
 from connector.errors import SalesforceError
 from connector.metrics import Metrics
 from connector.salesforce import OrgLimits
@@ -19,11 +20,14 @@ log = logging.getLogger(__name__)
 
 
 class LimitsWatcher:
-    """A daemon thread that sets the api_requests_* and bulk_batches_* gauges."""
+    """A daemon thread that sets the budget gauges and tells the quota governor."""
 
-    def __init__(self, read: Callable[[], OrgLimits], metrics: Metrics, interval: float) -> None:
+    def __init__(
+        self, read: Callable[[], OrgLimits], metrics: Metrics, budget: Budget, interval: float
+    ) -> None:
         self._read = read
         self._metrics = metrics
+        self._budget = budget
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="limits", daemon=True)
@@ -48,6 +52,8 @@ class LimitsWatcher:
         self._metrics.api_requests_max.set(limits.api_requests.max)
         self._metrics.bulk_batches_remaining.set(limits.bulk_batches_remaining)
         self._metrics.bulk_batches_max.set(limits.bulk_batches_max)
+        self._budget.observe_api(limits.api_requests)
+        self._budget.observe_bulk_batches(limits.bulk_batches_remaining, limits.bulk_batches_max)
 
     def _run(self) -> None:
         while True:

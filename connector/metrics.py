@@ -55,6 +55,7 @@ class Metrics:
     api_requests_max: Gauge
     bulk_batches_remaining: Gauge
     bulk_batches_max: Gauge
+    budget_held: Gauge
     last_poll: Gauge
     accounting: threading.RLock = field(default_factory=threading.RLock, compare=False)
 
@@ -169,6 +170,11 @@ class Metrics:
             bulk_batches_max=Gauge(
                 "sfsink_bulk_batches_max",
                 "DailyBulkApiBatches allowed in the rolling 24 hours (/limits; 0 until read)",
+                registry=r,
+            ),
+            budget_held=Gauge(
+                "sfsink_budget_held",
+                "1 while no job starts because a daily budget is within its reserve",
                 registry=r,
             ),
             last_poll=Gauge(

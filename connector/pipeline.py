@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from connector.batch import Batch, Batcher
+from connector.budget import Budget
 from connector.deadletter import Failure, Stage
 from connector.errors import (
     DeadLetterUnavailableError,
@@ -110,6 +111,7 @@ class Pipeline:
         runner: Runner,
         dead_letter: DeadLetterSink,
         metrics: Metrics,
+        budget: Budget,
         settings: LoopSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -120,6 +122,8 @@ class Pipeline:
         self._runner = runner
         self._dead_letter = dead_letter
         self._metrics = metrics
+        self._budget = budget
+        self._budget_hold: str | None = None
         self._settings = settings
         self._clock = clock
         self._tracker = OffsetTracker()
@@ -326,12 +330,24 @@ class Pipeline:
     def _launch(self, *, drain: bool) -> None:
         now = self._clock()
         room = self._settings.max_in_flight - len(self._in_flight)
-        if room <= 0 or now < self._hold_until or not self._gate_open():
+        if room <= 0 or now < self._hold_until or not self._gate_open() or self._over_budget():
             return
         for batch in self._batcher.due(now, limit=room, drain=drain):
             self._metrics.batch_records.observe(len(batch.rows))
             self._metrics.batch_bytes.observe(batch.byte_size)
             self._in_flight[self._pool.submit(self._runner.run, batch)] = batch
+
+    def _over_budget(self) -> bool:
+        """Whether the quota governor holds new jobs; says so once when it starts and ends."""
+        reason = self._budget.hold_reason()
+        if reason != self._budget_hold:
+            if reason is None:
+                log.info("daily budgets have room again: jobs resume")
+            else:
+                log.warning("holding new jobs: %s", reason)
+            self._metrics.budget_held.set(0 if reason is None else 1)
+            self._budget_hold = reason
+        return reason is not None
 
     def _settle_finished(self) -> None:
         for future in [f for f in self._in_flight if f.done()]:
@@ -431,6 +447,13 @@ class Pipeline:
             self._send_dead_letters([])
             self._launch(drain=True)
             if not self._in_flight and not self._batcher.buffered_rows:
+                return
+            if not self._in_flight and self._budget_hold is not None:
+                log.warning(
+                    "leaving %d rows unwritten (%s); they are replayed later",
+                    self._batcher.buffered_rows,
+                    self._budget_hold,
+                )
                 return
             if self._in_flight:
                 wait(self._in_flight, timeout=0.1, return_when=FIRST_COMPLETED)

@@ -14,7 +14,6 @@ from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from connector.config import Config, load_config
 from connector.errors import ConfigError, SfsinkError
-from connector.limitswatch import LimitsWatcher
 from connector.logsetup import TEXT_FORMAT, configure_logging
 from connector.metrics import HealthServer
 from connector.preflight import check_routes, ensure_dead_letter_topic, kafka_problems
@@ -102,9 +101,7 @@ def run(args: argparse.Namespace) -> int:
     )
     health.start()
     log.info("metrics on http://%s:%d/metrics", config.metrics.host, health.port)
-    limits = LimitsWatcher(
-        client.limits, service.metrics, config.salesforce.limits_interval_seconds
-    )
+    limits = service.limits
     limits.start()
     try:
         with stop_on_signals() as stop:

@@ -15,10 +15,12 @@ from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
 
 from connector.batch import Batcher, BatchLimits
+from connector.budget import Budget
 from connector.config import AuthFlow, AuthSettings, Config, OnDelete
 from connector.deadletter import DeadLetter, producer_config
 from connector.decode import RegistrySettings, decoder_for
 from connector.flush import JobRunner
+from connector.limitswatch import LimitsWatcher
 from connector.mapping import Mapper
 from connector.metrics import Metrics
 from connector.pipeline import LoopSettings, Pipeline
@@ -97,6 +99,7 @@ class Service:
     pipeline: Pipeline
     client: BulkClient
     metrics: Metrics
+    limits: LimitsWatcher
 
 
 def lanes(config: Config) -> list[tuple[str, str]]:
@@ -112,12 +115,6 @@ def lanes(config: Config) -> list[tuple[str, str]]:
     ]
 
 
-def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipeline, BulkClient]:
-    """Every stage of the service, ready to run."""
-    service = build_service(config, registry)
-    return service.pipeline, service.client
-
-
 def build_service(config: Config, registry: CollectorRegistry) -> Service:
     """Every stage of the service, ready to run, with the metrics they update."""
     metrics = Metrics.create(registry)
@@ -127,11 +124,13 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
 
     client = BulkClient(client_settings(config), on_call=count_call)
     metrics.expect(config.kafka.topics, lanes(config))
+    budget = Budget(config.salesforce.budget_reserve_fraction)
     batching = config.batching
     consumer = dict(config.kafka.consumer)
     runner = JobRunner(
         client,
         metrics,
+        budget,
         objects={route.sobject for route in config.routes},
         job_timeout=config.salesforce.job_timeout_seconds,
     )
@@ -157,6 +156,7 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
         runner=runner,
         dead_letter=dead_letter,
         metrics=metrics,
+        budget=budget,
         settings=LoopSettings(
             max_buffered_bytes=batching.max_buffered_bytes,
             max_in_flight=batching.max_in_flight,
@@ -164,7 +164,10 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
             retry_backoff=batching.retry_backoff_seconds,
         ),
     )
-    return Service(pipeline, client, metrics)
+    limits = LimitsWatcher(
+        client.limits, metrics, budget, config.salesforce.limits_interval_seconds
+    )
+    return Service(pipeline, client, metrics, limits)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from connector.config import Config
-from connector.service import build_pipeline
+from connector.service import build_service
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
@@ -45,16 +45,18 @@ class Sink:
     error: list[BaseException] = field(default_factory=list)
 
     def start(self) -> None:
-        """Run the pipeline in a background thread."""
-        pipeline, client = build_pipeline(self.config, self.registry)
+        """Run the pipeline in a background thread, with the /limits reader as `run` has it."""
+        service = build_service(self.config, self.registry)
+        service.limits.start()
 
         def main() -> None:
             try:
-                pipeline.run(self.stop.is_set)
+                service.pipeline.run(self.stop.is_set)
             except BaseException as exc:  # noqa: BLE001 - reported by the test
                 self.error.append(exc)
             finally:
-                client.close()
+                service.limits.stop()
+                service.client.close()
 
         self.thread = threading.Thread(target=main, name="sfsink", daemon=True)
         self.thread.start()
