@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 STACK := $(BIN)/python deploy/local/devstack.py
 
-.PHONY: install demo up down status test lint format typecheck pytest bench clean
+.PHONY: install demo up down status test lint format typecheck pytest bench docs clean
 
 install: $(INSTALLED)
 
@@ -52,6 +52,10 @@ pytest: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The configuration reference, generated from connector/config.py (a test keeps it fresh).
+docs: $(INSTALLED)
+	$(BIN)/python -m connector.config_reference > docs/configuration.md
 
 clean: down
 	rm -rf .local $(VENV)

@@ -402,9 +402,7 @@ def test_a_stop_while_held_by_the_governor_does_not_wait_out_the_drain(
     sink = sink_factory(salesforce={"limits_interval_seconds": 0.5})
     sink.produce([("w1", {"Name": "waits"})])
     sink.start()
-    wait_until(
-        lambda: sink.registry.get_sample_value("sfsink_budget_held") == 1, what="jobs held"
-    )
+    wait_until(lambda: sink.registry.get_sample_value("sfsink_budget_held") == 1, what="jobs held")
     sink.stop_and_join(timeout=15)  # the drain deadline is 60 s
     assert sink.committed() < 0
     emulator.admin.limits(api_requests=0)
