@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 STACK := $(BIN)/python deploy/local/devstack.py
 
-.PHONY: install demo up down status test lint format typecheck pytest bench clean
+.PHONY: install demo up down status test lint format typecheck pytest bench docs clean
 
 install: $(INSTALLED)
 
@@ -19,8 +19,11 @@ $(INSTALLED): pyproject.toml constraints.txt deploy/local/install-system-deps.sh
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# make demo N=1000000 RATE=5000: the size of the generated stream, and records/s (0: at once).
+N ?= 100000
+RATE ?= 0
 demo: up
-	$(STACK) ping
+	$(BIN)/python deploy/local/demo.py --count $(N) --rate $(RATE)
 
 up: $(INSTALLED)
 	$(STACK) up
@@ -49,6 +52,10 @@ pytest: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The configuration reference, generated from connector/config.py (a test keeps it fresh).
+docs: $(INSTALLED)
+	$(BIN)/python -m connector.config_reference > docs/configuration.md
 
 clean: down
 	rm -rf .local $(VENV)

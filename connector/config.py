@@ -31,11 +31,12 @@ class _Frozen(BaseModel):
 
 
 class KafkaSettings(_Frozen):
-    """Where records come from."""
+    """Where records come from: set exactly one of `topics` and `topic_pattern`."""
 
     consumer: dict[str, str | int | float | bool] = Field(
-        description="librdkafka settings passed through unchanged (bootstrap.servers, "
-        "group.id, security.protocol, sasl.*, ssl.*)",
+        description="librdkafka settings passed through unchanged (bootstrap.servers and "
+        "group.id required; security.protocol, sasl.*, ssl.*, ...), except "
+        "enable.auto.commit and enable.auto.offset.store, which sfsink owns",
     )
     topics: tuple[str, ...] = Field((), description="topics to consume")
     topic_pattern: str | None = Field(None, description="or a regex of topics to consume")
@@ -64,7 +65,7 @@ class AuthFlow(StrEnum):
     ACCESS_TOKEN = "access_token"  # noqa: S105 - a flow's name, not a token
 
 
-_NEEDS: dict[AuthFlow, tuple[str, ...]] = {
+FLOW_NEEDS: dict[AuthFlow, tuple[str, ...]] = {
     AuthFlow.CLIENT_CREDENTIALS: ("client_id", "client_secret"),
     AuthFlow.JWT: ("client_id", "username", "private_key"),
     AuthFlow.REFRESH_TOKEN: ("client_id", "refresh_token"),
@@ -83,10 +84,10 @@ class AuthSettings(_Frozen):
     refresh_token: SecretStr | None = Field(None, description="for the refresh_token flow")
     access_token: SecretStr | None = Field(None, description="a ready session id")
     instance_url: str | None = Field(None, description="the org's URL, with access_token")
-    client_secret_file: Path | None = None
-    private_key_file: Path | None = None
-    refresh_token_file: Path | None = None
-    access_token_file: Path | None = None
+    client_secret_file: Path | None = Field(None, description="or a file holding client_secret")
+    private_key_file: Path | None = Field(None, description="or a file holding private_key")
+    refresh_token_file: Path | None = Field(None, description="or a file holding refresh_token")
+    access_token_file: Path | None = Field(None, description="or a file holding access_token")
 
     @model_validator(mode="before")
     @classmethod
@@ -104,7 +105,7 @@ class AuthSettings(_Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        missing = [name for name in _NEEDS[self.flow] if getattr(self, name) is None]
+        missing = [name for name in FLOW_NEEDS[self.flow] if getattr(self, name) is None]
         if missing:
             raise ValueError(f"the {self.flow} flow needs {', '.join(missing)}")
         return self
@@ -117,7 +118,7 @@ class SalesforceSettings(_Frozen):
     api_version: Annotated[str, Field(pattern=r"^\d{2}\.0$")] = Field(
         "62.0", description="REST API version, e.g. 62.0"
     )
-    auth: AuthSettings
+    auth: AuthSettings = Field(description="how sfsink signs in (below)")
     ca_bundle: Path | None = Field(None, description="CA file to trust (a private CA)")
     timeout_seconds: float = Field(60.0, gt=0, description="per HTTP call")
     job_timeout_seconds: float = Field(
@@ -128,6 +129,16 @@ class SalesforceSettings(_Frozen):
     )
     poll_initial_seconds: float = Field(
         1.0, gt=0, description="first wait between job status polls (then x1.5, up to 30 s)"
+    )
+    limits_interval_seconds: float = Field(
+        60.0, gt=0, description="how often /limits is read (API requests, Bulk batches left)"
+    )
+    budget_reserve_fraction: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="share of the org's daily API requests and Bulk batches left to other "
+        "integrations: within it, no job starts until the rolling window frees room",
     )
 
 
@@ -151,7 +162,11 @@ class SalesforceType(StrEnum):
 
 
 class Route(_Frozen):
-    """How the records of one topic (or topic pattern) become rows of one object."""
+    """How the records of one topic (or topic pattern) become rows of one object.
+
+    Set exactly one of `topic` and `topic_pattern`; a record follows the first route that
+    matches its topic.
+    """
 
     topic: str | None = Field(None, description="the topic this route applies to")
     topic_pattern: str | None = Field(None, description="or a regex of topics")
@@ -229,7 +244,9 @@ class AvroSettings(_Frozen):
     registry_user_info: SecretStr | None = Field(
         None, description="basic auth user:password (or registry_user_info_file)"
     )
-    registry_user_info_file: Path | None = None
+    registry_user_info_file: Path | None = Field(
+        None, description="or a file holding registry_user_info"
+    )
     registry_timeout_seconds: float = Field(10.0, gt=0, description="per registry call")
     schemas_dir: Path = Field(Path("schemas"), description="where local .avsc files live")
     schema_files: dict[str, str] = Field(
@@ -260,8 +277,24 @@ class DeadLetterSettings(_Frozen):
 class MetricsSettings(_Frozen):
     """The HTTP endpoint for /metrics, /healthz and /readyz."""
 
-    host: str = Field("127.0.0.1", description="0.0.0.0 in a container")
-    port: int = Field(9464, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="the address to listen on; 0.0.0.0 in a container")
+    port: int = Field(9464, ge=0, le=65535, description="0 picks a free port")
+
+
+class LogFormat(StrEnum):
+    """How log lines are written."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class LoggingSettings(_Frozen):
+    """The service's log: text for people, JSON lines for a log pipeline."""
+
+    format: LogFormat = Field(LogFormat.TEXT, description="text or json (one object per line)")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="the lowest level written"
+    )
 
 
 class Config(_Frozen):
@@ -274,6 +307,7 @@ class Config(_Frozen):
     avro: AvroSettings = AvroSettings()
     dead_letter: DeadLetterSettings
     metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     def route_for(self, topic: str) -> Route | None:
         """The first route that matches `topic`."""

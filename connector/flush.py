@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from connector.batch import Batch
+from connector.budget import Budget
 from connector.deadletter import SalesforceFailure
 from connector.errors import JobFailedError, JobTimeoutError, SalesforceUnavailableError
+from connector.jobphases import JobPhases
 from connector.metrics import Metrics
 from connector.records import Action, Lane, Row
 from connector.salesforce import BulkClient, BulkResult, JobState
@@ -66,10 +68,16 @@ class JobRunner:
     """Writes a batch through the BulkClient and sorts each row into applied, retry, dead."""
 
     def __init__(
-        self, client: BulkClient, metrics: Metrics, objects: Iterable[str], job_timeout: float
+        self,
+        client: BulkClient,
+        metrics: Metrics,
+        budget: Budget,
+        objects: Iterable[str],
+        job_timeout: float,
     ) -> None:
         self._client = client
         self._metrics = metrics
+        self._budget = budget
         self._objects = frozenset(objects)
         self._job_timeout = job_timeout
 
@@ -119,6 +127,7 @@ class JobRunner:
                 lane.external_id_field,
                 timeout=self._job_timeout,
                 fetch_successes=False,
+                on_progress=JobPhases(self._metrics.job_duration).note,
             )
         except JobFailedError as exc:
             result = self._failed_job(exc)
@@ -139,7 +148,11 @@ class JobRunner:
         )
         try:
             result = operation(
-                lane.sobject, list(by_id), timeout=self._job_timeout, fetch_successes=False
+                lane.sobject,
+                list(by_id),
+                timeout=self._job_timeout,
+                fetch_successes=False,
+                on_progress=JobPhases(self._metrics.job_duration).note,
             )
         except JobFailedError as exc:
             result = self._failed_job(exc)
@@ -225,6 +238,7 @@ class JobRunner:
         if usage is not None:
             self._metrics.api_requests_used.set(usage.used)
             self._metrics.api_requests_max.set(usage.max)
+            self._budget.observe_api(usage)
 
 
 def _retriable(code: str, message: str) -> bool:

@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     except SfsinkError as exc:
         print(f"\ngenerate: {exc}", file=sys.stderr)  # noqa: T201
         return 1
+    except KeyboardInterrupt:
+        print("\ngenerate: interrupted; records already sent stay in Kafka", file=sys.stderr)  # noqa: T201
+        return 130
     if args.expected is not None:
         outcome.expected.write(args.expected)
     print(_summary(outcome), file=sys.stderr)  # noqa: T201

@@ -6,14 +6,18 @@ error code. A record key, a job id or a free-text message is never a label.
 The accounting identity the dashboards and alerts rely on, at every scrape:
     consumed = applied + superseded + dead_lettered + released + pending
 where `released` counts records of revoked partitions handed back to the group
-unfinished (the new owner replays them) and `pending` is a gauge.
+unfinished (the new owner replays them) and `pending` is a gauge of the records consumed
+and not yet final. It holds exactly at every scrape because the loop changes a counter
+and the offset tracker behind `pending` together under `Metrics.accounting`, which the
+server also holds while it renders /metrics.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -50,7 +54,10 @@ class Metrics:
     api_requests_used: Gauge
     api_requests_max: Gauge
     bulk_batches_remaining: Gauge
+    bulk_batches_max: Gauge
+    budget_held: Gauge
     last_poll: Gauge
+    accounting: threading.RLock = field(default_factory=threading.RLock, compare=False)
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
@@ -160,12 +167,37 @@ class Metrics:
                 "DailyBulkApiBatches remaining in the rolling 24 hours (/limits)",
                 registry=r,
             ),
+            bulk_batches_max=Gauge(
+                "sfsink_bulk_batches_max",
+                "DailyBulkApiBatches allowed in the rolling 24 hours (/limits; 0 until read)",
+                registry=r,
+            ),
+            budget_held=Gauge(
+                "sfsink_budget_held",
+                "1 while no job starts because a daily budget is within its reserve",
+                registry=r,
+            ),
             last_poll=Gauge(
                 "sfsink_last_poll_timestamp_seconds",
                 "When the loop last polled Kafka (unix time)",
                 registry=r,
             ),
         )
+
+    def expect(self, topics: Iterable[str], lanes: Iterable[tuple[str, str]]) -> None:
+        """Create the series of known topics and (object, operation) lanes at zero.
+
+        A counter first seen at 1 has no increase in Prometheus' eyes: the first failed
+        job would go unnoticed by `increase()`, and sums over absent series vanish.
+        """
+        for topic in topics:
+            self.records_consumed.labels(topic)
+        for sobject, operation in lanes:
+            self.records_applied.labels(sobject, operation)
+            self.records_superseded.labels(sobject)
+            if operation != "ignore":
+                for state in ("JobComplete", "Failed", "Aborted"):
+                    self.bulk_jobs.labels(sobject, operation, state)
 
 
 class HealthServer:
@@ -174,15 +206,19 @@ class HealthServer:
     A WSGI app on a daemon thread; `liveness` and `readiness` are asked on each request.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the lock is optional and by keyword
         self,
         registry: CollectorRegistry,
         host: str,
         port: int,
         liveness: Callable[[], str | None],
         readiness: Callable[[], str | None],
+        *,
+        scrape_lock: AbstractContextManager[object] | None = None,
     ) -> None:
+        """`scrape_lock` is held while /metrics renders (pass `Metrics.accounting`)."""
         self._metrics_app = make_wsgi_app(registry)
+        self._scrape_lock = scrape_lock or nullcontext()
         self._checks = {"/healthz": liveness, "/readyz": readiness}
         self._server = make_server(host, port, self._app, handler_class=_QuietHandler)
         self._thread = threading.Thread(
@@ -206,7 +242,8 @@ class HealthServer:
     def _app(self, environ: WSGIEnvironment, start: StartResponse) -> Iterable[bytes]:
         check = self._checks.get(environ.get("PATH_INFO", ""))
         if check is None:
-            body: Iterable[bytes] = self._metrics_app(environ, start)
+            with self._scrape_lock:  # the app renders the whole text before returning
+                body: Iterable[bytes] = self._metrics_app(environ, start)
             return body
         problem = check()
         status = "200 OK" if problem is None else "503 Service Unavailable"

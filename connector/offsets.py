@@ -88,17 +88,25 @@ class OffsetTracker:
         return timestamps
 
     def pending_count(self) -> int:
-        """How many tracked records are not yet committable."""
+        """How many tracked records are not yet committable (final ones behind a gap too)."""
         return sum(len(part.pending) for part in self._partitions.values())
+
+    def unfinished_count(self) -> int:
+        """How many tracked records are not yet final: the accounting identity's `pending`.
+
+        Safe to call from another thread while the owner tracks and marks under a lock.
+        """
+        return sum(len(part.pending) - len(part.final) for part in list(self._partitions.values()))
 
     def forget(self, tps: Iterable[TopicPartition]) -> int:
         """Drop revoked partitions; late outcomes for them are ignored.
 
-        Returns how many unfinished records were released to the partitions' next owner.
+        Returns how many unfinished records were released to the partitions' next owner
+        (final ones behind a gap are replayed too, but they were already counted final).
         """
         released = 0
         for tp in tps:
             part = self._partitions.pop(tp, None)
             if part is not None:
-                released += len(part.pending)
+                released += len(part.pending) - len(part.final)
         return released

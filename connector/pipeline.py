@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from connector.batch import Batch, Batcher
+from connector.budget import Budget
 from connector.deadletter import Failure, Stage
 from connector.errors import (
     DeadLetterUnavailableError,
@@ -60,6 +61,7 @@ class Source(Protocol):
     def resume(self, partitions: Iterable[TP]) -> None: ...
     def commit(self, offsets: dict[TP, int]) -> None: ...
     def assignment(self) -> list[TP]: ...
+    def lag(self) -> dict[TP, int]: ...
     def close(self) -> None: ...
 
 
@@ -94,6 +96,7 @@ class LoopSettings:
     poll_records: int = 5_000
     max_backoff: float = 300.0
     stall_after: float = 60.0
+    lag_interval: float = 10.0
 
 
 class Pipeline:
@@ -109,6 +112,7 @@ class Pipeline:
         runner: Runner,
         dead_letter: DeadLetterSink,
         metrics: Metrics,
+        budget: Budget,
         settings: LoopSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -119,6 +123,8 @@ class Pipeline:
         self._runner = runner
         self._dead_letter = dead_letter
         self._metrics = metrics
+        self._budget = budget
+        self._budget_hold: str | None = None
         self._settings = settings
         self._clock = clock
         self._tracker = OffsetTracker()
@@ -136,6 +142,8 @@ class Pipeline:
         self._held: list[SourceRecord] = []
         self._decoder_ok = True
         self._gate: Future[None] | None = None
+        self._lag_due = 0.0
+        metrics.records_pending.set_function(self._tracker.unfinished_count)
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
@@ -254,10 +262,11 @@ class Pipeline:
     def _ingest(self, records: list[SourceRecord]) -> None:
         if not records:
             return
-        self._tracker.track(records)
-        # Counted per topic, not per record: a labelled inc costs more than decoding a field.
-        for topic, count in Counter(record.position.topic for record in records).items():
-            self._metrics.records_consumed.labels(topic).inc(count)
+        with self._metrics.accounting:
+            self._tracker.track(records)
+            # Counted per topic, not per record: a labelled inc costs more than a field's decoding.
+            for topic, count in Counter(record.position.topic for record in records).items():
+                self._metrics.records_consumed.labels(topic).inc(count)
         if self._held:
             self._held += records  # fetched before the pause took hold: they queue behind
             return
@@ -293,10 +302,11 @@ class Pipeline:
             self._held = []
             self._decoder_ok = True
         self._learn_record_size(records, self._batcher.buffered_bytes - held_before)
-        for record in final:
-            sobject = self._mapper.sobject_for(record.position.topic)
-            self._metrics.records_applied.labels(sobject, "ignore").inc()
-        self._tracker.mark_final(record.position for record in final)
+        with self._metrics.accounting:
+            for record in final:
+                sobject = self._mapper.sobject_for(record.position.topic)
+                self._metrics.records_applied.labels(sobject, "ignore").inc()
+            self._tracker.mark_final(record.position for record in final)
         self._send_dead_letters(failures)
 
     def _learn_record_size(self, records: list[SourceRecord], added: int) -> None:
@@ -322,7 +332,7 @@ class Pipeline:
     def _launch(self, *, drain: bool) -> None:
         now = self._clock()
         room = self._settings.max_in_flight - len(self._in_flight)
-        if room <= 0 or now < self._hold_until or not self._gate_open():
+        if room <= 0 or now < self._hold_until or not self._gate_open() or self._over_budget():
             return
         # Paused at the memory bound, nothing new arrives to fill a lane: what is buffered
         # goes now rather than at max age, or a backlog drains one max age per bound.
@@ -331,6 +341,18 @@ class Pipeline:
             self._metrics.batch_records.observe(len(batch.rows))
             self._metrics.batch_bytes.observe(batch.byte_size)
             self._in_flight[self._pool.submit(self._runner.run, batch)] = batch
+
+    def _over_budget(self) -> bool:
+        """Whether the quota governor holds new jobs; says so once when it starts and ends."""
+        reason = self._budget.hold_reason()
+        if reason != self._budget_hold:
+            if reason is None:
+                log.info("daily budgets have room again: jobs resume")
+            else:
+                log.warning("holding new jobs: %s", reason)
+            self._metrics.budget_held.set(0 if reason is None else 1)
+            self._budget_hold = reason
+        return reason is not None
 
     def _settle_finished(self) -> None:
         for future in [f for f in self._in_flight if f.done()]:
@@ -377,15 +399,13 @@ class Pipeline:
             len(outcome.retry),
             len(outcome.dead),
         )
-        if outcome.applied:  # every row of a batch is of its lane
-            sources = sum(len(row.sources) for row in outcome.applied)
-            self._metrics.records_applied.labels(lane.sobject, lane.action.value).inc(
-                len(outcome.applied)
-            )
-            self._metrics.records_superseded.labels(lane.sobject).inc(
-                sources - len(outcome.applied)
-            )
-        self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
+        with self._metrics.accounting:
+            if outcome.applied:  # every row of a batch is of its lane
+                sources = sum(len(row.sources) for row in outcome.applied)
+                applied = len(outcome.applied)
+                self._metrics.records_applied.labels(lane.sobject, lane.action.value).inc(applied)
+                self._metrics.records_superseded.labels(lane.sobject).inc(sources - applied)
+            self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
         retry: list[RowFailure] = []
         exhausted: list[RowFailure] = []
         for failure in outcome.retry:
@@ -412,9 +432,10 @@ class Pipeline:
             self._undelivered = pending
             return
         self._undelivered = []
-        for failure in pending:
-            self._metrics.records_dead_lettered.labels(failure.reason).inc()
-        self._tracker.mark_final(f.record.position for f in pending)
+        with self._metrics.accounting:
+            for failure in pending:
+                self._metrics.records_dead_lettered.labels(failure.reason).inc()
+            self._tracker.mark_final(f.record.position for f in pending)
 
     def _commit(self) -> None:
         offsets = self._tracker.committable()
@@ -433,6 +454,13 @@ class Pipeline:
             self._send_dead_letters([])
             self._launch(drain=True)
             if not self._in_flight and not self._batcher.buffered_rows:
+                return
+            if not self._in_flight and self._budget_hold is not None:
+                log.warning(
+                    "leaving %d rows unwritten (%s); they are replayed later",
+                    self._batcher.buffered_rows,
+                    self._budget_hold,
+                )
                 return
             if self._in_flight:
                 wait(self._in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
@@ -457,18 +485,25 @@ class Pipeline:
             offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
             self._source.commit(offsets)
             self._tracker.committed(offsets)
-        self._metrics.records_released.inc(self._tracker.forget(revoked))
+        with self._metrics.accounting:
+            self._metrics.records_released.inc(self._tracker.forget(revoked))
+        for topic, partition in revoked:
+            self._metrics.consumer_lag.remove(topic, str(partition))
         self._batcher.forget(revoked)
         self._held = [r for r in self._held if r.position.topic_partition not in revoked]
         self._paused -= revoked
         self._assigned -= revoked
 
     def _update_gauges(self) -> None:
-        self._metrics.records_pending.set(self._tracker.pending_count())
         self._metrics.buffered_records.set(self._batcher.buffered_rows)
         self._metrics.buffered_bytes.set(self._batcher.buffered_bytes)
         self._metrics.jobs_in_flight.set(len(self._in_flight))
         self._metrics.paused_partitions.set(len(self._paused))
+        now = self._clock()
+        if now >= self._lag_due:  # asking librdkafka per poll would cost more than it tells
+            self._lag_due = now + self._settings.lag_interval
+            for (topic, partition), lag in self._source.lag().items():
+                self._metrics.consumer_lag.labels(topic, str(partition)).set(lag)
 
 
 def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:

@@ -7,16 +7,18 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from connector.config import Config, load_config
 from connector.errors import ConfigError, SfsinkError
+from connector.logsetup import TEXT_FORMAT, configure_logging
 from connector.metrics import HealthServer
 from connector.preflight import check_routes, ensure_dead_letter_topic, kafka_problems
 from connector.salesforce import BulkClient
-from connector.service import build_pipeline, client_settings, stop_on_signals
+from connector.service import build_service, client_settings, stop_on_signals
 from connector.source import connection_settings
 
 log = logging.getLogger("sfsink")
@@ -66,14 +68,17 @@ def check(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT: exit 0 after a clean drain, 2 on bad config, 1 on a fatal error."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=TEXT_FORMAT)
     try:
         config = load(args.config)
     except ConfigError as exc:
         log.error("config error: %s", exc)  # noqa: TRY400 - the message is the whole story
         return 2
+    configure_logging(config.logging)
+    disable_created_metrics()  # type: ignore[no-untyped-call] # _created series double the scrape
     registry = CollectorRegistry()
-    pipeline, client = build_pipeline(config, registry)
+    service = build_service(config, registry)
+    pipeline, client = service.pipeline, service.client
     problems = check_routes(config, client.describe)
     if problems:
         for problem in problems:
@@ -81,16 +86,23 @@ def run(args: argparse.Namespace) -> int:
         log.error("refusing to start: fix the routes above (sfsink check --config …)")
         client.close()
         return 2
-    ensure_dead_letter_topic(config, AdminClient(connection_settings(config.kafka.consumer)))
+    settings: dict[str, Any] = {
+        **connection_settings(config.kafka.consumer),
+        "logger": logging.getLogger("librdkafka"),  # its lines in the configured format
+    }
+    ensure_dead_letter_topic(config, AdminClient(settings))
     health = HealthServer(
         registry,
         config.metrics.host,
         config.metrics.port,
         liveness=pipeline.liveness,
         readiness=pipeline.readiness,
+        scrape_lock=service.metrics.accounting,
     )
     health.start()
     log.info("metrics on http://%s:%d/metrics", config.metrics.host, health.port)
+    limits = service.limits
+    limits.start()
     try:
         with stop_on_signals() as stop:
             pipeline.run(stop.is_set)
@@ -98,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("stopping: %s", exc)  # noqa: TRY400 - the message is the whole story
         return 1
     finally:
+        limits.stop()
         health.stop()
         client.close()
     log.info("stopped cleanly")

@@ -8,16 +8,19 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from types import FrameType
 
 from confluent_kafka import Producer
 from prometheus_client import CollectorRegistry
 
 from connector.batch import Batcher, BatchLimits
-from connector.config import AuthFlow, AuthSettings, Config
+from connector.budget import Budget
+from connector.config import AuthFlow, AuthSettings, Config, OnDelete
 from connector.deadletter import DeadLetter, producer_config
 from connector.decode import RegistrySettings, decoder_for
 from connector.flush import JobRunner
+from connector.limitswatch import LimitsWatcher
 from connector.mapping import Mapper
 from connector.metrics import Metrics
 from connector.pipeline import LoopSettings, Pipeline
@@ -89,25 +92,57 @@ def topics(config: Config) -> list[str]:
     return list(config.kafka.topics)
 
 
-def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipeline, BulkClient]:
-    """Every stage of the service, ready to run."""
+@dataclass(frozen=True, slots=True)
+class Service:
+    """The pipeline, the client it writes with (close it after) and their metrics."""
+
+    pipeline: Pipeline
+    client: BulkClient
+    metrics: Metrics
+    limits: LimitsWatcher
+
+
+def lanes(config: Config) -> list[tuple[str, str]]:
+    """Every (object, operation) the routes write with; "ignore" for ignored deletes."""
+    deletes = {OnDelete.DELETE: "delete", OnDelete.HARD_DELETE: "hardDelete"}
+    return [
+        pair
+        for route in config.routes
+        for pair in (
+            (route.sobject, "upsert"),
+            (route.sobject, deletes.get(route.on_delete, "ignore")),
+        )
+    ]
+
+
+def build_service(config: Config, registry: CollectorRegistry) -> Service:
+    """Every stage of the service, ready to run, with the metrics they update."""
     metrics = Metrics.create(registry)
-    client = BulkClient(client_settings(config))
+
+    def count_call(endpoint: str, status: str) -> None:
+        metrics.salesforce_requests.labels(endpoint, status).inc()
+
+    client = BulkClient(client_settings(config), on_call=count_call)
+    metrics.expect(config.kafka.topics, lanes(config))
+    budget = Budget(config.salesforce.budget_reserve_fraction)
     batching = config.batching
     consumer = dict(config.kafka.consumer)
     runner = JobRunner(
         client,
         metrics,
+        budget,
         objects={route.sobject for route in config.routes},
         job_timeout=config.salesforce.job_timeout_seconds,
     )
+    # librdkafka's own lines then go through logging, in the configured format.
+    kafka_log = logging.getLogger("librdkafka")
     dead_letter = DeadLetter(
-        Producer(producer_config(consumer)),
+        Producer({**producer_config(consumer), "logger": kafka_log}),
         config.dead_letter.topic,
         connector_name=str(consumer["group.id"]),
     )
     pipeline = Pipeline(
-        source=Source(consumer, topics(config)),
+        source=Source({**consumer, "logger": kafka_log}, topics(config)),
         decoder=decoder_for(
             config,
             registry=registry_settings(config),
@@ -121,6 +156,7 @@ def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipelin
         runner=runner,
         dead_letter=dead_letter,
         metrics=metrics,
+        budget=budget,
         settings=LoopSettings(
             max_buffered_bytes=batching.max_buffered_bytes,
             max_in_flight=batching.max_in_flight,
@@ -128,7 +164,10 @@ def build_pipeline(config: Config, registry: CollectorRegistry) -> tuple[Pipelin
             retry_backoff=batching.retry_backoff_seconds,
         ),
     )
-    return pipeline, client
+    limits = LimitsWatcher(
+        client.limits, metrics, budget, config.salesforce.limits_interval_seconds
+    )
+    return Service(pipeline, client, metrics, limits)
 
 
 @contextmanager

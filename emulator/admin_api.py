@@ -6,7 +6,8 @@ GET  /__emulator/faults                   the current faults
 PUT  /__emulator/faults                   change some faults (JSON; see faults.Faults)
 POST /__emulator/sessions/expire          end every session now
 POST /__emulator/refresh-tokens           mint a refresh token for the refresh_token grant
-PUT  /__emulator/limits                   {"daily_api_cap": N, "api_requests": used}
+PUT  /__emulator/limits                   {"daily_api_cap": N, "api_requests": used,
+                                          "bulk_batches": used}
 GET  /__emulator/calls                    calls per endpoint class, and usage
 """
 
@@ -77,15 +78,21 @@ async def refresh_token(request: Request) -> Response:
 
 
 async def put_limits(request: Request) -> Response:
-    """Set the daily API cap and, optionally, the usage so far."""
+    """Set the daily API cap and, optionally, the API requests and Bulk batches used so far."""
     limits = _org(request).limits
     body = json.loads(await request.body() or b"{}")
     if "daily_api_cap" in body:
         limits.daily_api_cap = int(body["daily_api_cap"])
     if "api_requests" in body:
         limits.api_requests = int(body["api_requests"])
+    if "bulk_batches" in body:
+        limits.bulk_batches = int(body["bulk_batches"])
     return JSONResponse(
-        {"daily_api_cap": limits.daily_api_cap, "api_requests": limits.api_requests}
+        {
+            "daily_api_cap": limits.daily_api_cap,
+            "api_requests": limits.api_requests,
+            "bulk_batches": limits.bulk_batches,
+        }
     )
 
 

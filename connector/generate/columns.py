@@ -18,6 +18,8 @@ from random import Random
 Make = Callable[[Random], object]
 Convert = Callable[[object], object]
 
+POOL_SIZE = 4096  # values drawn per column; rows combine them, so rows rarely repeat
+
 VARIABLE_SCALE_DECIMAL = "io.debezium.data.VariableScaleDecimal"
 _EPOCH_DAY = date(1970, 1, 1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,13 +56,38 @@ class Column:
     org: Convert = _same
     coerce: str | None = None
 
-    def as_json(self, value: object) -> object:
-        """The JSON form of a value (null stays null)."""
-        return None if value is None else self.json(value)
+    def pool(self, seed: str, extra: tuple[object, ...] = ()) -> Pool:
+        """This column's values, drawn once from `seed`.
 
-    def in_org(self, value: object) -> object:
-        """The org's form of a value (null stays null)."""
-        return None if value is None else self.org(value)
+        Null comes first when the column is nullable, then POOL_SIZE ordinary values,
+        then `extra` (values Salesforce refuses).
+        """
+        rng = Random(seed)  # noqa: S311 - a seeded stream, no secret
+        head: tuple[object, ...] = (None,) if self.nullable else ()
+        values = (*head, *(self.make(rng) for _ in range(POOL_SIZE)), *extra)
+        return Pool(
+            values=values,
+            first=len(head),
+            json=tuple(None if v is None else self.json(v) for v in values),
+            org=tuple(None if v is None else self.org(v) for v in values),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The values a column takes, in three forms; a row holds indexes into them.
+
+    Index 0 is null for a nullable column; `fresh` draws an ordinary value.
+    """
+
+    values: tuple[object, ...]
+    first: int
+    json: tuple[object, ...]
+    org: tuple[object, ...]
+
+    def fresh(self, rng: Random) -> int:
+        """The index of an ordinary value, at random."""
+        return self.first + int(rng.random() * POOL_SIZE)
 
 
 def pick(pool: Sequence[object]) -> Make:

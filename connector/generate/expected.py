@@ -55,15 +55,15 @@ class Comparison:
         return self.differences == 0
 
 
-def org_row(table: Table, row: Mapping[str, object]) -> dict[str, object]:
-    """A source row's replicated fields as the org answers with them."""
+def org_row(table: Table, row: Sequence[int]) -> dict[str, object]:
+    """A simulated row's replicated fields as the org answers with them."""
     fields = {
-        column.target: column.in_org(row.get(column.source))
-        for column in table.columns
+        column.target: pool.org[index]
+        for column, pool, index in zip(table.columns, table.pools, row, strict=False)
         if column.target is not None
     }
     if table.parent is not None:
-        fields[table.parent.target] = row[table.parent.column]
+        fields[table.parent.target] = str(row[-1])
     return fields
 
 

@@ -9,19 +9,22 @@ a retried batch cannot reorder the changes of a key.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from confluent_kafka import KafkaError, Producer
 
 from connector.errors import GenerateError
 from connector.generate.avroschemas import register_all, table_schemas
 from connector.generate.encode import AvroEncoder, Encoder, JsonEncoder
-from connector.generate.expected import ExpectedState
+from connector.generate.expected import ExpectedState, Fields
 from connector.generate.mix import Mix
 from connector.generate.tables import TABLES
 from connector.generate.world import World
@@ -73,7 +76,11 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a run produced, and the org it should leave."""
+    """What a run produced, and the org it should leave.
+
+    `seconds` runs from a shard's first record to its last acknowledgement (the slowest
+    shard's), so process start-up and the expected state's computation are left out.
+    """
 
     records: int
     by_kind: Mapping[tuple[str, str], int]
@@ -100,27 +107,27 @@ def generate(
             raise GenerateError("avro needs a schema registry URL (--registry-url)")
         for name, table in schemas.items():
             ids[name] = register_all(target.registry_url, target.topics[name], table)
-    began = time.monotonic()
     shards = [_Shard(target, plan, i, ids) for i in range(plan.workers)]
     if plan.workers == 1:
         progress = [0]
-        counts, expected = _produce(shards[0], progress, lambda: on_progress(progress[0]))
-        parts = [(counts, expected)]
+        parts = [_produce(shards[0], progress, lambda: on_progress(progress[0]), lambda: True)]
     else:
         parts = _in_processes(shards, on_progress)
     total: Counter[tuple[str, str]] = Counter()
-    objects: dict[str, dict[str, object]] = {}
-    for counts, expected in parts:
+    objects: dict[str, dict[str, Fields | None]] = {}
+    for counts, _, expected in parts:
         total.update(counts)
         for sobject, rows in expected.objects.items():
             objects.setdefault(sobject, {}).update(rows)
-    seconds = time.monotonic() - began
-    return Outcome(sum(total.values()), dict(total), seconds, ExpectedState(objects))  # type: ignore[arg-type]
+    seconds = max(part[1] for part in parts)
+    return Outcome(sum(total.values()), dict(total), seconds, ExpectedState(objects))
 
 
-def _in_processes(
-    shards: list[_Shard], on_progress: Callable[[int], None]
-) -> list[tuple[Counter[tuple[str, str]], ExpectedState]]:
+# A shard's counts by (object, kind), its seconds from first record to last ack, its org.
+_Part = tuple[Counter[tuple[str, str]], float, ExpectedState]
+
+
+def _in_processes(shards: list[_Shard], on_progress: Callable[[int], None]) -> list[_Part]:
     # spawn, not fork: a forked child would inherit the parent's librdkafka threads' state.
     context = multiprocessing.get_context("spawn")
     progress = context.Array("q", len(shards), lock=False)
@@ -131,7 +138,7 @@ def _in_processes(
     ]
     for worker in workers:
         worker.start()
-    parts: dict[int, tuple[Counter[tuple[str, str]], ExpectedState]] = {}
+    parts: dict[int, _Part] = {}
     try:
         while len(parts) < len(workers):
             on_progress(sum(progress))
@@ -144,7 +151,7 @@ def _in_processes(
                 continue
             if isinstance(result, str):
                 raise GenerateError(f"generator worker {index}: {result}")
-            parts[index] = result  # type: ignore[assignment]
+            parts[index] = cast("_Part", result)
         on_progress(sum(progress))
     finally:
         for worker in workers:
@@ -157,15 +164,23 @@ def _in_processes(
 def _worker(
     shard: _Shard, progress: MutableSequence[int], results: multiprocessing.Queue[object]
 ) -> None:
+    # The parent hears Ctrl-C and stops the workers by their pids (terminate); a worker
+    # whose parent died without doing so stops at its next look at the clock.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     try:
-        results.put((shard.index, _produce(shard, progress, lambda: None)))
+        outcome = _produce(shard, progress, lambda: None, lambda: os.getppid() == parent)
+        results.put((shard.index, outcome))
     except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
         results.put((shard.index, f"{type(exc).__name__}: {exc}"))
 
 
 def _produce(
-    shard: _Shard, progress: MutableSequence[int], show: Callable[[], None]
-) -> tuple[Counter[tuple[str, str]], ExpectedState]:
+    shard: _Shard,
+    progress: MutableSequence[int],
+    show: Callable[[], None],
+    wanted: Callable[[], bool],
+) -> _Part:
     plan, target = shard.plan, shard.target
     count = plan.count // plan.workers + (shard.index < plan.count % plan.workers)
     world = World(plan.seed, plan.mix, shard.index, plan.workers)
@@ -183,6 +198,7 @@ def _produce(
             "error_cb": lambda err: failures.append(err) if err.fatal() else None,
         }
     )
+    began = time.monotonic()
     pace = _Pace(plan.rate / plan.workers)
     counts: Counter[tuple[str, str]] = Counter()
     topics = target.topics
@@ -191,6 +207,8 @@ def _produce(
         _send(producer, topics[change.table.name], key, value)
         counts[change.table.sobject, change.kind.value] += 1
         if sent % _PACE_EVERY == 0:
+            if not wanted():
+                raise GenerateError("stopped: nobody is waiting for this stream any more")
             pace.wait(sent)
             if sent % _SHOW_EVERY == 0:
                 progress[shard.index] = sent
@@ -200,9 +218,10 @@ def _produce(
     if left or failures:
         reason = failures[0].str() if failures else f"{left} records not acknowledged"
         raise GenerateError(f"Kafka did not take every record: {reason}")
+    seconds = time.monotonic() - began
     progress[shard.index] = count
     show()
-    return counts, world.expected()
+    return counts, seconds, world.expected()
 
 
 def _send(producer: Producer, topic: str, key: bytes, value: bytes | None) -> None:

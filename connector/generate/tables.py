@@ -12,137 +12,45 @@ from itertools import product
 from random import Random
 
 from connector.generate import columns as c
-from connector.generate.columns import Column
+from connector.generate.columns import POOL_SIZE, Column, Pool
 
-_ADJECTIVES = (
-    "Blue",
-    "Northern",
-    "Global",
-    "Bright",
-    "Quiet",
-    "Rapid",
-    "Golden",
-    "Urban",
-    "Crimson",
-    "Silver",
-    "Pacific",
-    "Alpine",
-    "Prime",
-    "Clever",
-    "Royal",
-    "Green",
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split(";"))
+
+
+# Non-ASCII on purpose: names and places travel as UTF-8 all the way to the org.
+_ADJECTIVES = _words(
+    "Blue;Northern;Global;Bright;Quiet;Rapid;Golden;Urban;Crimson;Silver;Pacific;Alpine;"
+    "Prime;Clever;Royal;Green"
 )
-_NOUNS = (
-    "Harbor",
-    "Summit",
-    "Orchard",
-    "Forge",
-    "Signal",
-    "Lantern",
-    "Meadow",
-    "Anchor",
-    "Circuit",
-    "Compass",
-    "Falcon",
-    "Granite",
-    "Horizon",
-    "Juniper",
-    "Beacon",
-    "Canyon",
+_NOUNS = _words(
+    "Harbor;Summit;Orchard;Forge;Signal;Lantern;Meadow;Anchor;Circuit;Compass;Falcon;"
+    "Granite;Horizon;Juniper;Beacon;Canyon"
 )
-_SUFFIXES = ("Ltd", "Inc.", "GmbH", "S.A.", "& Sons", "Partners", "Group", "Co-op")
-_CITIES = (
-    "Lyon",
-    "Zürich",
-    "São Paulo",
-    "Kraków",
-    "Osaka",
-    "Toronto",
-    "Austin",
-    "Dublin",
-    "Nairobi",
-    "Melbourne",
-    "Reykjavík",
-    "Montréal",
-    "Seville",
-    "Tallinn",
-    "Porto",
+_SUFFIXES = _words("Ltd;Inc.;GmbH;S.A.;& Sons;Partners;Group;Co-op")
+_CITIES = _words(
+    "Lyon;Zürich;São Paulo;Kraków;Osaka;Toronto;Austin;Dublin;Nairobi;Melbourne;Reykjavík;"
+    "Montréal;Seville;Tallinn;Porto"
 )
-_COUNTRIES = (
-    "France",
-    "Switzerland",
-    "Brazil",
-    "Poland",
-    "Japan",
-    "Canada",
-    "United States",
-    "Ireland",
-    "Kenya",
-    "Australia",
-    "Iceland",
-    "Spain",
-    "Estonia",
-    "Portugal",
+_COUNTRIES = _words(
+    "France;Switzerland;Brazil;Poland;Japan;Canada;United States;Ireland;Kenya;Australia;"
+    "Iceland;Spain;Estonia;Portugal"
 )
-_STREETS = (
-    "Main St",
-    "Rue de la République",
-    "Baker Street",
-    "Via Roma",
-    "Calle Mayor",
-    "Hauptstraße",
-    "Elm Avenue",
-    "Rua Augusta",
+_STREETS = _words(
+    "Main St;Rue de la République;Baker Street;Via Roma;Calle Mayor;Hauptstraße;Elm Avenue;"
+    "Rua Augusta"
 )
-_FIRST = (
-    "Ada",
-    "Grace",
-    "Alan",
-    "Linus",
-    "Margaret",
-    "Edsger",
-    "Barbara",
-    "Ken",
-    "Radia",
-    "Tim",
-    "Frances",
-    "Donald",
-    "Hedy",
-    "Dennis",
-    "Katherine",
-    "Guido",
-    "Zoë",
-    "José",
+_FIRST = _words(
+    "Ada;Grace;Alan;Linus;Margaret;Edsger;Barbara;Ken;Radia;Tim;Frances;Donald;Hedy;Dennis;"
+    "Katherine;Guido;Zoë;José"
 )
-_LAST = (
-    "Lovelace",
-    "Hopper",
-    "Turing",
-    "Torvalds",
-    "Hamilton",
-    "Dijkstra",
-    "Liskov",
-    "Thompson",
-    "Perlman",
-    "Berners-Lee",
-    "Allen",
-    "Knuth",
-    "Lamarr",
-    "Ritchie",
-    "Johnson",
-    "van Rossum",
-    "O'Brien",
-    "Müller",
+_LAST = _words(
+    "Lovelace;Hopper;Turing;Torvalds;Hamilton;Dijkstra;Liskov;Thompson;Perlman;Berners-Lee;"
+    "Allen;Knuth;Lamarr;Ritchie;Johnson;van Rossum;O'Brien;Müller"
 )
 _TITLES = (
-    "CEO",
-    "CTO",
-    "VP Sales",
-    "Buyer",
-    "Engineer",
-    "Office Manager",
-    "Head of Data",
-    "Procurement Lead",
+    *_words("CEO;CTO;VP Sales;Buyer;Engineer;Office Manager;Head of Data;Procurement Lead"),
     None,
 )
 # Free text exercises the CSV rules: commas, quotes, line breaks, non-ASCII.
@@ -214,19 +122,30 @@ class Table:
     rejects: tuple[tuple[str, object], ...]
     parent: Parent | None = None
     external_id: str = "ExternalKey__c"
-    by_source: dict[str, Column] = field(init=False, repr=False, compare=False)
+    pools: tuple[Pool, ...] = field(init=False, repr=False, compare=False)
+    positions: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by_source", {c.source: c for c in self.columns})
+        positions = {column.source: i for i, column in enumerate(self.columns)}
+        bad = {name: tuple(v for n, v in self.rejects if n == name) for name in positions}
+        pools = tuple(
+            column.pool(f"{self.name}.{column.source}", bad[column.source])
+            for column in self.columns
+        )
+        object.__setattr__(self, "positions", positions)
+        object.__setattr__(self, "pools", pools)
 
     @property
     def namespace(self) -> str:
         """Debezium's schema namespace: server.schema.table."""
         return f"crm.public.{self.name}"
 
-    def column(self, source: str) -> Column | None:
-        """The column named `source` (None for the key and the parent reference)."""
-        return self.by_source.get(source)
+    def reject(self, index: int) -> tuple[int, int]:
+        """The (column position, pool index) of the table's `index`-th refused value."""
+        name, value = self.rejects[index]
+        position = self.positions[name]
+        pool = self.pools[position]
+        return position, pool.values.index(value, pool.first + POOL_SIZE)
 
 
 _COMPANIES = _companies()

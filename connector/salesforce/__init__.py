@@ -18,7 +18,7 @@ from connector.salesforce.auth import AccessToken, ClientCredentials, JwtBearer,
 from connector.salesforce.client import BulkClient, JobHandle
 from connector.salesforce.http import RetryPolicy, classify
 from connector.salesforce.jobs import PollPolicy
-from connector.salesforce.limits import ApiUsage
+from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.query import BulkQueryResult
 from connector.salesforce.results import (
     BulkError,
@@ -54,6 +54,7 @@ __all__ = [
     "JwtBearer",
     "NotFoundError",
     "Operation",
+    "OrgLimits",
     "PollPolicy",
     "RefreshToken",
     "RetryPolicy",

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from connector.errors import JobFailedError, JobTimeoutError, NotFoundError, SalesforceError
-from connector.salesforce.http import Transport, TransportSettings
+from connector.salesforce.http import CallObserver, Transport, TransportSettings
 from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
-from connector.salesforce.limits import ApiUsage
+from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import Payload, Records, prepare
 from connector.salesforce.query import BulkQueryResult
 from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
@@ -38,7 +38,8 @@ class _Run:
 class BulkClient:
     """A Bulk API 2.0 client for one org; thread-safe, one pooled session. Close it after."""
 
-    def __init__(self, settings: ClientSettings) -> None:
+    def __init__(self, settings: ClientSettings, on_call: CallObserver | None = None) -> None:
+        """`on_call(endpoint_class, status)` is told of every HTTP call, for metrics."""
         self.settings = settings
         self._transport = Transport(
             TransportSettings(
@@ -50,7 +51,8 @@ class BulkClient:
                 ca_bundle=settings.ca_bundle,
                 pool_size=settings.pool_size,
                 retry=settings.retry,
-            )
+            ),
+            on_call,
         )
         self._ingest = JobApi(self._transport, "ingest", settings.poll)
         self._query = JobApi(self._transport, "query", settings.poll)
@@ -296,6 +298,10 @@ class BulkClient:
         response = self._transport.request("GET", f"sobjects/{sobject}/describe")
         body: dict[str, Any] = response.json()
         return body
+
+    def limits(self) -> OrgLimits:
+        """The org's daily API requests and Bulk batches (REST `limits`)."""
+        return OrgLimits.from_json(self._transport.request("GET", "limits").json())
 
     def jobs(self, kind: str = "ingest") -> list[BulkJob]:
         """The org's jobs of one kind ("ingest" or "query"), as listed by Salesforce."""

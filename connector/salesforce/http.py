@@ -37,11 +37,14 @@ from connector.errors import (
     SalesforceUnavailableError,
 )
 from connector.salesforce.auth import AuthFlow, SessionAuth
+from connector.salesforce.endpoints import endpoint_class
 from connector.salesforce.limits import UsageTracker
 
 log = logging.getLogger(__name__)
 
 _BUSY_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
+# Told of every HTTP call: its endpoint class and its status ("error" when none came back).
+CallObserver = Callable[[str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +138,9 @@ class TransportSettings:
 class Transport:
     """Calls the versioned REST API of one org through one pooled, authenticated session."""
 
-    def __init__(self, settings: TransportSettings) -> None:
+    def __init__(self, settings: TransportSettings, on_call: CallObserver | None = None) -> None:
         self.settings = settings
+        self._on_call = on_call
         self.usage = UsageTracker()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.pool_size)
@@ -149,6 +153,8 @@ class Transport:
         }
         self.auth = SessionAuth(settings.auth, settings.login_url, self.session, self._options)
         self.session.auth = self.auth
+        # A session hook sees every response, the token requests and re-sends included.
+        self.session.hooks["response"].append(self._observe)
         self._count_lock = threading.Lock()
         self.calls = 0
 
@@ -207,9 +213,12 @@ class Transport:
 
     def send_once(self, method: str, path: str, **kwargs: Any) -> requests.Response:  # noqa: ANN401 - requests' keyword arguments
         """One try: send, note the usage header, classify."""
+        url = self.url(path)
         try:
-            response = self.session.request(method, self.url(path), **self._options, **kwargs)
+            response = self.session.request(method, url, **self._options, **kwargs)
         except requests.RequestException as exc:
+            if self._on_call is not None:
+                self._on_call(endpoint_class(method, url), "error")
             raise SalesforceUnavailableError(
                 f"{method} {path.split('?', 1)[0]}: {type(exc).__name__}"
             ) from None
@@ -217,6 +226,15 @@ class Transport:
             self.calls += 1 + len(response.history)
         self.usage.observe(response.headers.get("Sforce-Limit-Info"))
         return classify(response)
+
+    def _observe(self, response: requests.Response, **_: Any) -> None:  # noqa: ANN401 - requests' hook options
+        if self._on_call is None:
+            return
+        for answer in (*response.history, response):
+            request = answer.request
+            self._on_call(
+                endpoint_class(request.method or "", request.url or ""), str(answer.status_code)
+            )
 
 
 def _retry_after(state: RetryCallState) -> float:

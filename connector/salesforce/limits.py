@@ -1,9 +1,10 @@
-"""The org's API usage, read from the Sforce-Limit-Info header of every response."""
+"""The org's API usage: the Sforce-Limit-Info header of every response, and /limits."""
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _API_USAGE = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
@@ -25,6 +26,29 @@ class ApiUsage:
     def ratio(self) -> float:
         """Used over max, 0.0 to 1.0 (1.0 when the cap is zero)."""
         return self.used / self.max if self.max else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class OrgLimits:
+    """The allocations a sink spends, as /limits reports them."""
+
+    api_requests: ApiUsage
+    bulk_batches_max: int
+    bulk_batches_remaining: int
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, object]) -> OrgLimits:
+        """Read DailyApiRequests and DailyBulkApiBatches (absent ones read as 0)."""
+        api_max, api_left = _allocation(body, "DailyApiRequests")
+        batches_max, batches_left = _allocation(body, "DailyBulkApiBatches")
+        return cls(ApiUsage(used=api_max - api_left, max=api_max), batches_max, batches_left)
+
+
+def _allocation(body: Mapping[str, object], name: str) -> tuple[int, int]:
+    entry = body.get(name)
+    if not isinstance(entry, Mapping):
+        return 0, 0
+    return int(entry.get("Max", 0)), int(entry.get("Remaining", 0))
 
 
 def parse_limit_info(header: str | None) -> ApiUsage | None:

@@ -1,7 +1,8 @@
-"""The local stack: a Kafka broker from Maven Central jars, and the Salesforce emulator.
+"""The local stack: a Kafka broker from Maven Central jars, the Salesforce emulator, a registry.
 
 The broker is a real Apache Kafka (KRaft, one node); the emulator is `sfsink-emulator`,
-serving HTTPS on 127.0.0.1 with a CA it creates on first start.
+serving HTTPS on 127.0.0.1 with a CA it creates on first start; the schema registry is
+Apicurio's Confluent-compatible API (registry.py).
 
 Used two ways: `make up|down|status` calls the command line at the bottom, and the test
 suite imports `KafkaBroker` to start a private broker once per session. Every process is
@@ -26,6 +27,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from registry import SchemaRegistryServer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -383,57 +388,76 @@ def stack_broker() -> KafkaBroker:
     )
 
 
+def stack_registry() -> SchemaRegistryServer:
+    """The schema registry of `make up`, on SFSINK_REGISTRY_PORT (default 18081)."""
+    from registry import SchemaRegistryServer  # noqa: PLC0415 - registry.py imports this module
+
+    return SchemaRegistryServer(
+        home=LOCAL / "registry", port=int(os.environ.get("SFSINK_REGISTRY_PORT", "18081"))
+    )
+
+
+class Part(Protocol):
+    """A background process of the stack."""
+
+    log_file: Path
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+
+    def stop(self) -> None:
+        """Stop it by its recorded pid."""
+
+    def pid(self) -> int | None:
+        """Its pid if it runs and is ours."""
+
+
+def stack_parts() -> list[tuple[str, Part, str]]:
+    """Each part of `make up` with its name and address, in start order."""
+    broker, emulator, registry = stack_broker(), stack_emulator(), stack_registry()
+    return [
+        ("kafka", broker, broker.bootstrap),
+        ("emulator", emulator, emulator.url),
+        ("registry", registry, registry.url),
+    ]
+
+
 def up() -> None:
     """Start every part of the local stack that is not running, then write stack.env."""
-    broker = stack_broker()
-    if broker.pid() is None:
-        began = time.monotonic()
-        broker.start()
-        print(f"kafka    started on {broker.bootstrap} in {time.monotonic() - began:.1f}s")
-    else:
-        print(f"kafka    already running on {broker.bootstrap}")
-    emulator = stack_emulator()
-    if emulator.pid() is None:
-        began = time.monotonic()
-        emulator.start()
-        print(f"emulator started on {emulator.url} in {time.monotonic() - began:.1f}s")
-    else:
-        print(f"emulator already running on {emulator.url}")
+    for name, part, where in stack_parts():
+        if part.pid() is None:
+            began = time.monotonic()
+            part.start()
+            print(f"{name:<8} started on {where} in {time.monotonic() - began:.1f}s")
+        else:
+            print(f"{name:<8} already running on {where}")
     env = LOCAL / "stack.env"
-    env.write_text(f"KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}\n{emulator.env()}")
+    env.write_text(
+        f"KAFKA_BOOTSTRAP_SERVERS={stack_broker().bootstrap}\n{stack_emulator().env()}"
+        f"SCHEMA_REGISTRY_URL={stack_registry().url}\n"
+    )
     print(f"wrote {env}")
 
 
 def down() -> None:
-    """Stop exactly the processes `up` started."""
-    emulator = stack_emulator()
-    emulator_pid = emulator.pid()
-    emulator.stop()
-    print("emulator stopped" if emulator_pid else "emulator was not running")
-    broker = stack_broker()
-    pid = broker.pid()
-    broker.stop()
-    print("kafka    stopped" if pid else "kafka    was not running")
+    """Stop exactly the processes `up` started, last started first."""
+    for name, part, _ in reversed(stack_parts()):
+        pid = part.pid()
+        part.stop()
+        print(f"{name:<8} stopped" if pid else f"{name:<8} was not running")
     (LOCAL / "stack.env").unlink(missing_ok=True)
 
 
 def status() -> int:
     """Say what runs; exit 0 only if every part does."""
     code = 0
-    broker = stack_broker()
-    pid = broker.pid()
-    if pid is None:
-        print("kafka    not running")
-        code = 1
-    else:
-        print(f"kafka    running  pid {pid}  {broker.bootstrap}  log {broker.log_file}")
-    emulator = stack_emulator()
-    emulator_pid = emulator.pid()
-    if emulator_pid is None:
-        print("emulator not running")
-        code = 1
-    else:
-        print(f"emulator running  pid {emulator_pid}  {emulator.url}  log {emulator.log_file}")
+    for name, part, where in stack_parts():
+        pid = part.pid()
+        if pid is None:
+            print(f"{name:<8} not running")
+            code = 1
+        else:
+            print(f"{name:<8} running  pid {pid}  {where}  log {part.log_file}")
     return code
 
 

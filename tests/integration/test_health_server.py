@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import requests
 from prometheus_client import CollectorRegistry
 
@@ -27,5 +29,33 @@ def test_health_endpoints_report_the_checks_and_metrics_are_served() -> None:
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
         scrape = requests.get(f"{base}/metrics", timeout=5).text
         assert 'sfsink_records_consumed_total{topic="t"} 3.0' in scrape
+    finally:
+        server.stop()
+
+
+def test_metrics_wait_for_the_scrape_lock() -> None:
+    """While the loop holds the accounting lock, /metrics waits: a scrape never sees half."""
+    registry = CollectorRegistry()
+    metrics = Metrics.create(registry)
+    server = HealthServer(
+        registry, "127.0.0.1", 0, lambda: None, lambda: None, scrape_lock=metrics.accounting
+    )
+    server.start()
+    answers: list[str] = []
+    scrape = threading.Thread(
+        target=lambda: answers.append(
+            requests.get(f"http://127.0.0.1:{server.port}/metrics", timeout=30).text
+        )
+    )
+    try:
+        with metrics.accounting:
+            scrape.start()
+            metrics.records_consumed.labels("t").inc(2)
+            scrape.join(0.5)
+            assert scrape.is_alive(), "the scrape went ahead while the lock was held"
+            metrics.records_applied.labels("A", "upsert").inc(2)
+        scrape.join(30)
+        assert 'sfsink_records_consumed_total{topic="t"} 2.0' in answers[0]
+        assert 'sfsink_records_applied_total{object="A",operation="upsert"} 2.0' in answers[0]
     finally:
         server.stop()

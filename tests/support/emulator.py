@@ -91,7 +91,7 @@ class EmulatorAdmin:
         return self._call("POST", "refresh-tokens")["refresh_token"]
 
     def limits(self, **settings: int) -> dict[str, int]:
-        """Set daily_api_cap and/or api_requests."""
+        """Set daily_api_cap, api_requests and/or bulk_batches (used so far)."""
         return self._call("PUT", "limits", settings)
 
     def calls(self) -> dict[str, Any]:

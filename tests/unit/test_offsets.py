@@ -97,3 +97,21 @@ def test_random_completion_order_commits_exactly_the_final_prefix() -> None:
             prefix += 1
         assert tracker.committable().get(("t", 0)) == (prefix or None)
     assert tracker.pending_count() == 0
+
+
+def test_unfinished_counts_only_records_not_yet_final() -> None:
+    """A final record behind an unfinished one is held back, but no longer unfinished."""
+    tracker = OffsetTracker()
+    tracker.track(records("t", 0, range(5)) + records("t", 1, range(2)))
+    tracker.mark_final([Position("t", 0, o) for o in (0, 1, 3)])
+    assert tracker.pending_count() == 5
+    assert tracker.unfinished_count() == 4
+
+
+def test_forget_releases_only_unfinished_records() -> None:
+    """Records already counted final are not counted again as released."""
+    tracker = OffsetTracker()
+    tracker.track(records("t", 0, range(5)))
+    tracker.mark_final([Position("t", 0, o) for o in (0, 2, 3)])
+    assert tracker.forget([("t", 0)]) == 2
+    assert tracker.unfinished_count() == 0

@@ -50,6 +50,13 @@ def test_daily_cap_refuses_with_request_limit_exceeded(org: EmulatorHandle, http
     assert response.headers["Sforce-Limit-Info"] == "api-usage=5/5"
 
 
+def test_bulk_batches_used_can_be_set_and_limits_report_them(org: EmulatorHandle, http):
+    """PUT /__emulator/limits bulk_batches lowers what /limits says is left of 15,000."""
+    org.admin.limits(bulk_batches=14_000)
+    batches = http("GET", "/limits").json()["DailyBulkApiBatches"]
+    assert batches == {"Max": 15_000, "Remaining": 1_000}
+
+
 def test_error_rate_is_repeatable_with_a_seed(org: EmulatorHandle, http):
     """The same seed fails the same calls of an endpoint class, with the configured status."""
     runs = []

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from prometheus_client import CollectorRegistry
 
 from connector.config import Config
-from connector.service import build_pipeline
+from connector.service import build_service
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
@@ -45,16 +45,18 @@ class Sink:
     error: list[BaseException] = field(default_factory=list)
 
     def start(self) -> None:
-        """Run the pipeline in a background thread."""
-        pipeline, client = build_pipeline(self.config, self.registry)
+        """Run the pipeline in a background thread, with the /limits reader as `run` has it."""
+        service = build_service(self.config, self.registry)
+        service.limits.start()
 
         def main() -> None:
             try:
-                pipeline.run(self.stop.is_set)
+                service.pipeline.run(self.stop.is_set)
             except BaseException as exc:  # noqa: BLE001 - reported by the test
                 self.error.append(exc)
             finally:
-                client.close()
+                service.limits.stop()
+                service.client.close()
 
         self.thread = threading.Thread(target=main, name="sfsink", daemon=True)
         self.thread.start()
@@ -135,12 +137,15 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
     sinks: list[Sink] = []
     emulator.admin.reset()
 
-    def make(
+    def make(  # noqa: PLR0913 - each is one section of the config a test may change
+        *,
         route: dict[str, Any] | None = None,
         batching: dict[str, Any] | None = None,
         extra_routes: tuple[dict[str, Any], ...] = (),
         partitions: int = 1,
         consumer: dict[str, Any] | None = None,
+        salesforce: dict[str, Any] | None = None,
+        avro: dict[str, Any] | None = None,
     ) -> Sink:
         topic, dlq, group = topic_factory(partitions), topic_factory(), uuid.uuid4().hex
         extra = [{**r, "topic": topic_factory(partitions)} for r in extra_routes]
@@ -171,6 +176,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
                         "client_id": emulator.client_id,
                         "client_secret": emulator.client_secret,
                     },
+                    **(salesforce or {}),
                 },
                 "routes": [account, *extra],
                 "batching": {
@@ -178,6 +184,7 @@ def sink_factory(kafka_bootstrap, topic_factory, emulator) -> Iterator[Callable[
                     "retry_backoff_seconds": 0.05,
                     **(batching or {}),
                 },
+                "avro": avro or {},
                 "dead_letter": {"topic": dlq},
             }
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from connector.salesforce import BulkClient, JobState
+from connector.service import client_settings
 from devstack import free_port
 from tests.integration.pipeline.conftest import wait_until
 
@@ -361,3 +363,63 @@ def test_a_large_delete_batch_resolves_its_ids_in_one_query(sink_factory, emulat
     sink.stop_and_join()
     assert emulator.admin.calls()["query_jobs"] - before == 1
     assert emulator.admin.live("Account") == []
+
+
+def test_a_job_slower_than_its_timeout_is_aborted_and_its_rows_written_again(
+    sink_factory, emulator
+) -> None:
+    """A Salesforce that sits on a job: sfsink aborts it at the timeout and retries later."""
+    emulator.admin.faults(job_delay_seconds=30)
+    sink = sink_factory(salesforce={"job_timeout_seconds": 1})
+    sink.produce([(f"slow{i}", {"Name": f"n{i}"}) for i in range(5)])
+    sink.start()
+    wait_until(
+        lambda: (
+            (sink.registry.get_sample_value("sfsink_retries_total", {"reason": "outage"}) or 0) > 0
+        ),
+        what="the timed-out job given back",
+    )
+    assert sink.committed() < 0
+    emulator.admin.faults(job_delay_seconds=0)
+    wait_until(lambda: sink.committed() == 5, timeout=120, what="all 5 committed")
+    sink.stop_and_join()
+    assert len(by_key(emulator.admin.records("Account"))) == 5
+    with BulkClient(client_settings(sink.config)) as client:
+        states = [job.state for job in client.jobs("ingest")]
+    assert JobState.ABORTED in states
+    assert states.count(JobState.JOB_COMPLETE) >= 1
+    assert sink.dead_letters(1, timeout=2) == []
+
+
+def test_the_quota_governor_holds_jobs_within_the_reserve_then_resumes(
+    sink_factory, emulator
+) -> None:
+    """At 95% of the daily API cap (10% reserve) no job starts; when room returns, all land."""
+    emulator.admin.limits(daily_api_cap=100_000, api_requests=95_000)
+    sink = sink_factory(salesforce={"limits_interval_seconds": 0.5})
+    sink.produce([(f"q{i}", {"Name": f"n{i}"}) for i in range(5)])
+    sink.start()
+    held = lambda: sink.registry.get_sample_value("sfsink_budget_held")  # noqa: E731
+    wait_until(lambda: held() == 1, what="jobs held by the governor")
+    with BulkClient(client_settings(sink.config)) as client:
+        assert client.jobs("ingest") == []
+    assert sink.committed() < 0
+    emulator.admin.limits(api_requests=1_000)
+    wait_until(lambda: sink.committed() == 5, timeout=60, what="all 5 committed")
+    sink.stop_and_join()
+    assert held() == 0
+    assert len(by_key(emulator.admin.records("Account"))) == 5
+
+
+def test_a_stop_while_held_by_the_governor_does_not_wait_out_the_drain(
+    sink_factory, emulator
+) -> None:
+    """Nothing can be written while held, so a stop leaves at once; nothing is committed."""
+    emulator.admin.limits(daily_api_cap=100_000, api_requests=99_000)
+    sink = sink_factory(salesforce={"limits_interval_seconds": 0.5})
+    sink.produce([("w1", {"Name": "waits"})])
+    sink.start()
+    wait_until(lambda: sink.registry.get_sample_value("sfsink_budget_held") == 1, what="jobs held")
+    sink.stop_and_join(timeout=15)  # the drain deadline is 60 s
+    assert sink.committed() < 0
+    emulator.admin.limits(api_requests=0)

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.salesforce import BulkError, BulkJob, BulkResult, JobState, Operation
+from connector.salesforce import (
+    ApiUsage,
+    BulkError,
+    BulkJob,
+    BulkResult,
+    JobState,
+    Operation,
+    OrgLimits,
+)
 from connector.salesforce.results import FailedRecord, SuccessRecord
 
 FAILED_INFO = {
@@ -102,3 +110,16 @@ def test_success_rows_read_id_created_and_fields():
     """A successfulResults row gives the Id, the created flag and the sent fields."""
     row = SuccessRecord.from_row({"sf__Id": "001A", "sf__Created": "true", "Name": "Acme"})
     assert (row.sf_id, row.created, dict(row.fields)) == ("001A", True, {"Name": "Acme"})
+
+
+def test_org_limits_read_api_requests_and_bulk_batches() -> None:
+    """/limits' DailyApiRequests becomes used/max; DailyBulkApiBatches its remaining."""
+    body = {
+        "DailyApiRequests": {"Max": 15000, "Remaining": 14000},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 14990},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+    }
+    limits = OrgLimits.from_json(body)
+    assert limits.api_requests == ApiUsage(used=1000, max=15000)
+    assert (limits.bulk_batches_max, limits.bulk_batches_remaining) == (15000, 14990)
+    assert OrgLimits.from_json({}).bulk_batches_remaining == 0

@@ -1,0 +1,32 @@
+"""Every HTTP call the client makes reaches its call observer, with its class and status."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from connector.salesforce import BulkClient, SalesforceUnavailableError
+from tests.integration.salesforce.conftest import settings_for
+
+
+def test_every_call_is_observed_including_sign_ins_resends_and_errors(org) -> None:
+    """Sign-ins, a 401 and its re-send, each job step, /limits and a 503 are all counted."""
+    seen: Counter[tuple[str, str]] = Counter()
+    with BulkClient(settings_for(org), on_call=lambda e, s: seen.update([(e, s)])) as client:
+        client.upsert("Account", [{"ExternalKey__c": "c1", "Name": "one"}], "ExternalKey__c")
+        org.admin.expire_sessions()
+        limits = client.limits()
+        org.admin.faults(seed=3, errors={"limits": {"rate": 1.0, "status": 503}})
+        with pytest.raises(SalesforceUnavailableError):
+            client.limits()
+        org.admin.faults(errors={})
+    assert limits.bulk_batches_max == 15_000
+    assert seen[("oauth", "200")] == 2  # the first sign-in and the one after expiry
+    assert seen[("limits", "401")] == 1
+    assert seen[("limits", "200")] == 1
+    assert seen[("limits", "503")] >= 2  # retried
+    for step in ("ingest_create", "ingest_state", "ingest_poll"):
+        assert seen[(step, "200")] >= 1, step
+    assert seen[("ingest_upload", "201")] == 1
+    assert sum(seen.values()) == client.http_calls + seen[("oauth", "200")]
