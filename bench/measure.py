@@ -1,9 +1,9 @@
 """What the benchmark measures: a contestant's process (CPU, peak RSS) and Kafka progress.
 
-Each contestant runs as a process of its own. Its peak RSS is sampled with psutil
-(the process and its children) and checked against the kernel's high-water mark when it
-is reaped; its CPU time is the kernel's account at that moment (os.wait4), children
-included, so nothing between two samples is missed.
+Each contestant runs as a process of its own. Its peak RSS is sampled with psutil (the
+process and its children) every 50 ms: the kernel's ru_maxrss would not do, as Linux
+carries the parent's RSS at fork into it. Its CPU time is the kernel's account when it
+is reaped (os.wait4), children included, so nothing between two samples is missed.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class PeakRss:
                 rss = self._process.memory_info().rss
                 rss += sum(c.memory_info().rss for c in self._process.children(recursive=True))
             except psutil.Error:
-                return  # it exited; the kernel's figure at reaping covers the rest
+                return  # it exited
             self._peak = max(self._peak, rss)
 
     def stop(self) -> int:
@@ -101,7 +101,7 @@ class Watched:
         peak = self._rss.stop()
         if self._spy is not None:
             self._spy.wait(60)
-        return Usage(usage.ru_utime + usage.ru_stime, max(peak, usage.ru_maxrss * 1024))
+        return Usage(usage.ru_utime + usage.ru_stime, peak)
 
 
 class Offsets:
