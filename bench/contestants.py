@@ -81,9 +81,11 @@ def _run(  # noqa: PLR0913 - the run's parts, each named
     try:
         end = offsets.end(topic)
         proc = stack.watch(command, name)
-        timeout = 300 + end / 500
-        done = wait_for(lambda: offsets.committed(topic) >= end, proc, timeout, name)
-        usage = proc.stop()
+        try:
+            timeout = 300 + end / 500
+            done = wait_for(lambda: offsets.committed(topic) >= end, proc, timeout, name)
+        finally:
+            usage = proc.stop()  # a run that fails leaves no process behind
     finally:
         offsets.close()
     return Result(name, end, done - proc.started, usage, stack.org.spend() if org else None)
