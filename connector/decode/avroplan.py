@@ -88,7 +88,7 @@ class _Planner:
         steps = tuple((name, plan) for name, plan in plans.items() if plan is not None)
         if not steps:
             return None
-        return _envelope(plans) if plans.keys() >= _ENVELOPE else _fields(steps)
+        return _envelope(plans) if plans.keys() >= _ENVELOPE else semantic.fields(steps)
 
     def _remember_fields(self, schema: Mapping[str, object], namespace: str) -> None:
         # A record converted whole (VariableScaleDecimal) still declares names others use.
@@ -131,17 +131,6 @@ def _connect_decimal(schema: Mapping[str, object]) -> Convert:
     raw_scale = params.get("scale", 0) if isinstance(params, Mapping) else schema.get("scale", 0)
     scale = int(str(raw_scale))
     return lambda value: semantic.decimal_of(value, scale)
-
-
-def _fields(steps: tuple[tuple[str, Convert], ...]) -> Convert:
-    def convert(value: object) -> object:
-        if isinstance(value, dict):
-            for name, step in steps:
-                if name in value:
-                    value[name] = step(value[name])
-        return value
-
-    return convert
 
 
 def _envelope(plans: Mapping[str, Convert | None]) -> Convert:

@@ -55,17 +55,7 @@ def _struct(schema: Mapping[str, object]) -> Convert | None:
         for field in (fields if isinstance(fields, list) else ())
         if isinstance(field, Mapping) and (step := plan(field)) is not None
     )
-    if not steps:
-        return None
-
-    def convert(value: object) -> object:
-        if isinstance(value, dict):
-            for name, step in steps:
-                if name in value:
-                    value[name] = step(value[name])
-        return value
-
-    return convert
+    return semantic.fields(steps) if steps else None
 
 
 def _decimal(schema: Mapping[str, object]) -> Convert:

@@ -114,3 +114,16 @@ def _int(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def fields(steps: tuple[tuple[str, Convert], ...]) -> Convert:
+    """Convert the named fields of a decoded struct in place, each by its own step."""
+
+    def convert(value: object) -> object:
+        if isinstance(value, dict):
+            for name, step in steps:
+                if name in value:
+                    value[name] = step(value[name])
+        return value
+
+    return convert
