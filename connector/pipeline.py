@@ -191,10 +191,7 @@ class Pipeline:
             gate.result()
         except RetriableError as exc:
             self._salesforce_ok = False
-            self._outage_backoff = min(
-                max(self._outage_backoff * 2, self._settings.retry_backoff),
-                self._settings.max_backoff,
-            )
+            self._lengthen_outage_backoff()
             log.warning(
                 "cannot list running jobs (%s); retrying in %.0fs", exc, self._outage_backoff
             )
@@ -205,6 +202,13 @@ class Pipeline:
         self._salesforce_ok = True
         self._outage_backoff = 0.0
         return True
+
+    def _lengthen_outage_backoff(self) -> None:
+        """Salesforce failed again: wait twice as long as last time, within the bounds."""
+        self._outage_backoff = min(
+            max(self._outage_backoff * 2, self._settings.retry_backoff),
+            self._settings.max_backoff,
+        )
 
     def step(self) -> None:
         """One turn of the loop."""
@@ -367,10 +371,7 @@ class Pipeline:
             return
         except RetriableError as exc:
             self._salesforce_ok = False
-            self._outage_backoff = min(
-                max(self._outage_backoff * 2, self._settings.retry_backoff),
-                self._settings.max_backoff,
-            )
+            self._lengthen_outage_backoff()
             log.warning(
                 "job for %s failed (%s); retrying in %.0fs", batch.lane, exc, self._outage_backoff
             )
