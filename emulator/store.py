@@ -61,6 +61,11 @@ class Store:
             for obj in self.schema.objects.values():
                 columns = ", ".join(_column_sql(f) for f in obj.fields.values())
                 self._db.execute(f'CREATE TABLE IF NOT EXISTS "{obj.name}" ({columns})')
+                # An org file from an older object definition gains the fields added since.
+                existing = {row[1] for row in self._db.execute(f'PRAGMA table_info("{obj.name}")')}
+                for fld in obj.fields.values():
+                    if fld.name not in existing:
+                        self._db.execute(f'ALTER TABLE "{obj.name}" ADD COLUMN {_column_sql(fld)}')
                 for fld in obj.fields.values():
                     if fld.unique or fld.external_id or fld.type == "reference":
                         self._db.execute(
