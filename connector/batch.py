@@ -2,7 +2,11 @@
 
 The rules the rest of the pipeline relies on live here, in one place:
 - compaction: consecutive upserts of a key merge field by field (later wins); a delete
-  replaces the upserts before it; an upsert after a delete waits behind it, fresh;
+  replaces the upserts before it; an upsert after a delete waits behind it, fresh. A
+  record whose every field a later one of its key overwrites (a full row after a full
+  row, anything before a delete) is superseded at once: it is handed back to be counted
+  final, and its bytes are not kept, so a backlog of hot keys costs memory per key, not
+  per record;
 - order: a key is in at most one batch in flight, and a key's next operation becomes
   eligible only when the batch holding its previous one is done;
 - bounds: a lane is due when it holds max records or max bytes, or when its oldest row is
@@ -14,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from connector.records import Lane, Row
+from connector import csvline
+from connector.records import Lane, Row, SourceRecord
 
 Key = tuple[str, str, str]
 
@@ -42,13 +47,28 @@ class Batch:
         return sum(len(row.sources) for row in self.rows)
 
 
+# What Python spends around the text, measured with tracemalloc (bench/memory.py): a
+# buffered row (Row, its key, its queue entry and index slots) and each Kafka record it
+# keeps (SourceRecord, Position, the bytes objects' headers).
+ROW_OVERHEAD = 700
+SOURCE_OVERHEAD = 260
+
+
 def row_bytes(row: Row) -> int:
-    """Memory held for a row: its CSV text plus the original records kept for dead letters."""
-    fields = row.fields
-    # map(len) runs in C: this is called for every buffered row and every merge.
-    text = sum(map(len, fields)) + sum(map(len, fields.values())) + 2 * len(fields)
-    raw = sum(len(s.key or b"") + len(s.value or b"") for s in row.sources)
-    return text + raw + len(row.external_id)
+    """Memory a buffered row holds: its line, its key, and the records kept for dead letters.
+
+    This is what the memory bound counts, so it estimates the process's real memory, not
+    just the CSV text.
+    """
+    raw = sum(
+        SOURCE_OVERHEAD + len(s.key or b"") + len(s.value or b"") + _header_bytes(s)
+        for s in row.sources
+    )
+    return ROW_OVERHEAD + len(row.line) + len(row.external_id) + raw
+
+
+def _header_bytes(source: SourceRecord) -> int:
+    return sum(len(name) + len(value or b"") + 80 for name, value in source.headers)
 
 
 @dataclass(slots=True)
@@ -61,23 +81,32 @@ class _Entry:
     not_before: float = 0.0
 
 
-def _follow(older: _Entry, newer: _Entry) -> list[_Entry]:
-    """Compact two consecutive operations of one key into one, or keep both in order."""
+Superseded = tuple[SourceRecord, ...]
+
+
+def _follow(older: _Entry, newer: _Entry) -> tuple[list[_Entry], Superseded]:
+    """Compact two consecutive operations of one key into one, or keep both in order.
+
+    Also returns the records the result no longer needs: those of an operation the newer
+    one replaces whole. The key's age stays the older one's, so a key changed every
+    second is still written within max age of its first change.
+    """
     old, new = older.row, newer.row
-    sources = old.sources + new.sources
-    if new.lane.action.is_delete:
-        # A delete supersedes the upserts before it; an earlier delete is the same act.
-        merged = replace(new, sources=sources, attempt=max(old.attempt, new.attempt))
-        return [_Entry(merged, row_bytes(merged), older.since, older.not_before)]
+    attempt = max(old.attempt, new.attempt)
+    if new.lane.action.is_delete or (
+        not old.lane.action.is_delete and csvline.covers(new.columns, old.columns)
+    ):
+        # A delete supersedes the upserts before it (an earlier delete is the same act);
+        # an upsert that sets every field the earlier one set leaves nothing of it.
+        kept = new if attempt == new.attempt else replace(new, attempt=attempt)
+        return [_Entry(kept, newer.size, older.since, older.not_before)], old.sources
     if old.lane.action.is_delete:
-        return [older, newer]  # an upsert after a delete starts fresh, once the delete is done
+        return [older, newer], ()  # an upsert after a delete starts fresh, once the delete is done
+    columns, line = csvline.merge((old.columns, old.line), (new.columns, new.line))
     merged = replace(
-        new,
-        fields={**old.fields, **new.fields},
-        sources=sources,
-        attempt=max(old.attempt, new.attempt),
+        new, columns=columns, line=line, sources=old.sources + new.sources, attempt=attempt
     )
-    return [_Entry(merged, row_bytes(merged), older.since, older.not_before)]
+    return [_Entry(merged, row_bytes(merged), older.since, older.not_before)], ()
 
 
 class _LaneState:
@@ -135,15 +164,27 @@ class Batcher:
         """Rows waiting to be flushed (not counting those in flight)."""
         return sum(len(queue) for queue in self._queues.values())
 
-    def add(self, row: Row, now: float) -> None:
-        """Buffer a new row behind whatever its key already holds."""
-        self._push(row.key, _Entry(row, row_bytes(row), now), front=False)
+    def add(self, row: Row, now: float) -> Superseded:
+        """Buffer a new row behind whatever its key already holds; the records it supersedes."""
+        entry = _Entry(row, row_bytes(row), now)
+        key = row.key
+        if key not in self._queues:  # the common case, kept short: a key not buffered yet
+            self._queues[key] = [entry]
+            self._buffered_bytes += entry.size
+            self._make_eligible(key)
+            return ()
+        return self._push(key, entry, front=False)
 
-    def requeue(self, rows: Iterable[Row], not_before: float) -> None:
-        """Put rows back for a retry, ahead of anything newer for their keys."""
+    def requeue(self, rows: Iterable[Row], not_before: float) -> Superseded:
+        """Put rows back for a retry, ahead of anything newer for their keys.
+
+        Returns the records of retried rows that a newer operation of their key replaces.
+        """
+        superseded: Superseded = ()
         for row in rows:
             entry = _Entry(row, row_bytes(row), not_before, not_before)
-            self._push(row.key, entry, front=True)
+            superseded += self._push(row.key, entry, front=True)
+        return superseded
 
     def due(self, now: float, *, limit: int, drain: bool = False) -> list[Batch]:
         """Take up to `limit` batches from the lanes that are due, marking their keys in flight."""
@@ -224,15 +265,19 @@ class Batcher:
             del self._queues[key]
         self._in_flight.add(key)
 
-    def _push(self, key: Key, entry: _Entry, *, front: bool) -> None:
+    def _push(self, key: Key, entry: _Entry, *, front: bool) -> Superseded:
         queue = self._queues.get(key, [])
+        superseded: Superseded = ()
         if not queue:
             merged = [entry]
         elif front:
-            merged = _follow(entry, queue[0]) + queue[1:]
+            followed, superseded = _follow(entry, queue[0])
+            merged = followed + queue[1:]
         else:
-            merged = queue[:-1] + _follow(queue[-1], entry)
+            followed, superseded = _follow(queue[-1], entry)
+            merged = queue[:-1] + followed
         self._replace_queue(key, merged)
+        return superseded
 
     def _replace_queue(self, key: Key, entries: Sequence[_Entry]) -> None:
         """Swap a key's queue, keeping lane membership and byte counts exact."""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from connector import csvline
 from connector.batch import Batch
 from connector.budget import Budget
 from connector.deadletter import SalesforceFailure
@@ -14,7 +15,7 @@ from connector.errors import JobFailedError, JobTimeoutError, SalesforceUnavaila
 from connector.jobphases import JobPhases
 from connector.metrics import Metrics
 from connector.records import Action, Lane, Row
-from connector.salesforce import BulkClient, BulkResult, JobState
+from connector.salesforce import BulkClient, BulkResult, CsvLines, JobState
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +121,11 @@ class JobRunner:
     def _upsert(self, batch: Batch) -> BatchOutcome:
         lane = batch.lane
         rows = {row.external_id: row for row in batch.rows}
+        header, lines = csvline.layout((row.columns, row.line) for row in batch.rows)
         try:
             result = self._client.upsert(
                 lane.sobject,
-                [row.fields for row in batch.rows],
+                CsvLines(header, lines),
                 lane.external_id_field,
                 timeout=self._job_timeout,
                 fetch_successes=False,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
+from connector import csvline
 from connector.config import Config, OnDelete, Route, SalesforceType
+from connector.csvline import Columns
 from connector.errors import MappingError
 from connector.records import Action, ChangeEvent, Lane, Op, Row
 from connector.salesforce.csvio import NULL, cell
@@ -32,16 +34,12 @@ class Mapper:
             MappingError: the event cannot be written; dead-letter it with this reason.
         """
         plan = self._plan(event.position.topic)
-        route = plan.route
-        external_id = _external_id(route, event)
+        external_id = _external_id(plan.route, event)
         if event.op is Op.DELETE:
             if plan.delete_lane is None:
                 return None
-            return Row(plan.delete_lane, external_id, {}, (event.record,))
-        fields = plan.fields(event.fields)
-        fields[route.external_id] = external_id
-        group = fields.get(route.group_by, "") if route.group_by else ""
-        return Row(plan.upsert_lane, external_id, fields, (event.record,), group=group)
+            return Row(plan.delete_lane, external_id, (), "", (event.record,))
+        return plan.upsert(event, external_id)
 
     def sobject_for(self, topic: str) -> str:
         """The object a routed topic writes to."""
@@ -86,14 +84,29 @@ def _pick(source: object, path: str | None) -> object:
 Render = Callable[[object], str]
 
 
-class _RoutePlan:
-    """One route worked out once: its lanes, and each source field's column and renderer.
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How events whose fields come in one order become cells.
 
-    A field name's column and renderer (or that it is dropped) is decided the first time
-    the name is seen; every later event costs a dict lookup per field.
+    One renderer per field (None: dropped), the columns of the row, and the cells every
+    row of it ends with (constants; the external id follows them).
     """
 
-    __slots__ = ("_steps", "delete_lane", "route", "upsert_lane")
+    renders: tuple[Render | None, ...]
+    columns: Columns
+    tail: tuple[str, ...]
+    group: int | None
+
+
+class _RoutePlan:
+    """One route worked out once: its lanes, and per field order its columns and renderers.
+
+    Events of one writer schema carry their fields in one order, so the plan for that
+    order is made the first time it is seen; every later event costs a dict lookup and
+    one renderer call per field.
+    """
+
+    __slots__ = ("_shapes", "_steps", "delete_lane", "route", "upsert_lane")
 
     def __init__(self, route: Route) -> None:
         self.route = route
@@ -104,28 +117,55 @@ class _RoutePlan:
             action = Action.HARD_DELETE if hard else Action.DELETE
             self.delete_lane = Lane(route.sobject, action, route.external_id)
         self._steps: dict[str, tuple[str, Render] | None] = {}
+        self._shapes: dict[tuple[str, ...], _Shape] = {}
 
-    def fields(self, values: Mapping[str, object]) -> dict[str, str]:
-        steps = self._steps
-        fields: dict[str, str] = {}
-        for name, value in values.items():
-            step = steps[name] if name in steps else self._learn(name)
-            if step is None:
-                continue
-            column, render = step
+    def upsert(self, event: ChangeEvent, external_id: str) -> Row:
+        values = event.fields
+        names = tuple(values)
+        shape = self._shapes.get(names) or self._learn_shape(names)
+        try:
             # An empty cell means "leave unchanged" to the Bulk API, and Salesforce stores
             # an empty text as null anyway: so an empty source value clears the field.
-            if value is None or value == "":
-                fields[column] = NULL
-                continue
-            try:
-                fields[column] = render(value)
-            except (ValueError, TypeError) as exc:
-                raise MappingError("bad_value", f"field {name!r} → {column}: {exc}") from None
-        fields.update(self.route.constants)
-        return fields
+            cells = [
+                NULL if value is None or value == "" else render(value)
+                for render, value in zip(shape.renders, values.values(), strict=True)
+                if render is not None
+            ]
+        except (ValueError, TypeError):
+            raise _bad_value(shape, values) from None
+        cells += shape.tail
+        cells.append(external_id)
+        group = cells[shape.group] if shape.group is not None else ""
+        line = csvline.render(cells)
+        return Row(self.upsert_lane, external_id, shape.columns, line, (event.record,), group=group)
 
-    def _learn(self, name: str) -> tuple[str, Render] | None:
+    def _learn_shape(self, names: tuple[str, ...]) -> _Shape:
+        """The plan for one field order; the external id, then constants, win a column."""
+        route = self.route
+        taken = {route.external_id, *route.constants}
+        chosen: list[tuple[str, Render] | None] = [None] * len(names)
+        for index in reversed(range(len(names))):  # a later field wins a shared column
+            step = self._step(names[index])
+            if step is not None and step[0] not in taken:
+                taken.add(step[0])
+                chosen[index] = step
+        constants = [(c, v) for c, v in route.constants.items() if c != route.external_id]
+        columns = csvline.shape(
+            [*(step[0] for step in chosen if step), *(c for c, _ in constants), route.external_id]
+        )
+        group = columns.index(route.group_by) if route.group_by in columns else None
+        shape = _Shape(
+            renders=tuple(step[1] if step else None for step in chosen),
+            columns=columns,
+            tail=tuple(v for _, v in constants),
+            group=group,
+        )
+        self._shapes[names] = shape
+        return shape
+
+    def _step(self, name: str) -> tuple[str, Render] | None:
+        if name in self._steps:
+            return self._steps[name]
         route = self.route
         if name in route.relationships:
             column: str | None = route.relationships[name]
@@ -138,27 +178,50 @@ class _RoutePlan:
         return step
 
 
+def _bad_value(shape: _Shape, values: Mapping[str, object]) -> MappingError:
+    """Which field could not be rendered, found again field by field."""
+    rendered = (
+        (name, value, render)
+        for (name, value), render in zip(values.items(), shape.renders, strict=True)
+        if render is not None
+    )
+    for (name, value, render), column in zip(rendered, shape.columns, strict=False):
+        if value is None or value == "":
+            continue
+        try:
+            render(value)
+        except (ValueError, TypeError) as exc:
+            return MappingError("bad_value", f"field {name!r} → {column}: {exc}")
+    return MappingError("bad_value", "a field could not be rendered")
+
+
 def _renderer(kind: SalesforceType | None) -> Render:
-    if kind is None or kind is SalesforceType.STRING:
-        return to_text
-    return partial(coerce, kind=kind)
+    return _RENDERERS[kind or SalesforceType.STRING]
 
 
 def coerce(value: object, kind: SalesforceType | None) -> str:
     """Check `value` against a declared Salesforce type and render it as CSV text."""
-    if kind is None or kind is SalesforceType.STRING:
-        return to_text(value)
-    if kind is SalesforceType.BOOLEAN:
-        return _boolean(value)
-    if kind is SalesforceType.INT:
-        number = _decimal(value)
-        if number != number.to_integral_value():
-            raise ValueError(f"{value!r} is not a whole number")
-        return str(int(number))
-    if kind is SalesforceType.DOUBLE:
-        return to_text(_decimal(value))
-    if kind is SalesforceType.DATE:
-        return _date(value).isoformat()
+    return _renderer(kind)(value)
+
+
+def _int_text(value: object) -> str:
+    if type(value) is int:
+        return str(value)  # the usual case, without a round trip through Decimal
+    number = _decimal(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"{value!r} is not a whole number")
+    return str(int(number))
+
+
+def _double_text(value: object) -> str:
+    return to_text(_decimal(value))
+
+
+def _date_text(value: object) -> str:
+    return _date(value).isoformat()
+
+
+def _datetime_text(value: object) -> str:
     return cell(_datetime(value))
 
 
@@ -219,3 +282,13 @@ def _datetime(value: object) -> datetime:
         return datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(f"{value!r} is not a datetime (ISO 8601)") from None
+
+
+_RENDERERS: dict[SalesforceType, Render] = {
+    SalesforceType.STRING: to_text,
+    SalesforceType.BOOLEAN: _boolean,
+    SalesforceType.INT: _int_text,
+    SalesforceType.DOUBLE: _double_text,
+    SalesforceType.DATE: _date_text,
+    SalesforceType.DATETIME: _datetime_text,
+}

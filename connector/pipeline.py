@@ -285,7 +285,8 @@ class Pipeline:
         held_before = self._batcher.buffered_bytes
         now = self._clock()
         failures: list[Failure] = []
-        final: list[SourceRecord] = []
+        ignored: list[SourceRecord] = []
+        superseded: list[SourceRecord] = []
         for index, record in enumerate(records):
             try:
                 row = self._mapper.to_row(self._decoder.decode(record))
@@ -299,19 +300,31 @@ class Pipeline:
                 self._decoder_ok = False
                 break
             if row is None:
-                final.append(record)
+                ignored.append(record)
             else:
-                self._batcher.add(row, now)
+                superseded += self._batcher.add(row, now)
         else:
             self._held = []
             self._decoder_ok = True
         self._learn_record_size(records, self._batcher.buffered_bytes - held_before)
         with self._metrics.accounting:
-            for record in final:
+            for record in ignored:
                 sobject = self._mapper.sobject_for(record.position.topic)
                 self._metrics.records_applied.labels(sobject, "ignore").inc()
-            self._tracker.mark_final(record.position for record in final)
+            self._tracker.mark_final(record.position for record in ignored)
+        self._supersede(superseded)
         self._send_dead_letters(failures)
+
+    def _supersede(self, records: Sequence[SourceRecord]) -> None:
+        """Records a later one of their key replaces whole are final: count and mark them."""
+        if not records:
+            return
+        with self._metrics.accounting:
+            counts = Counter(record.position.topic for record in records)
+            for topic, count in counts.items():
+                sobject = self._mapper.sobject_for(topic)
+                self._metrics.records_superseded.labels(sobject).inc(count)
+            self._tracker.mark_final(record.position for record in records)
 
     def _learn_record_size(self, records: list[SourceRecord], added: int) -> None:
         """Bytes a record costs once buffered (raw bytes plus its rendered row), averaged."""
@@ -386,7 +399,7 @@ class Pipeline:
         """Give a whole batch back without spending its rows' attempts."""
         self._metrics.retries.labels(reason).inc(len(batch.rows))
         self._hold_until = max(self._hold_until, until)
-        self._batcher.requeue(batch.rows, not_before=until)
+        self._supersede(self._batcher.requeue(batch.rows, not_before=until))
         self._batcher.done(batch)
 
     def _apply_outcome(self, outcome: BatchOutcome, now: float) -> None:
@@ -417,7 +430,8 @@ class Pipeline:
             self._metrics.retries.labels(failure.code).inc()
             delay = self._settings.retry_backoff * 2**failure.row.attempt
             row = replace(failure.row, attempt=failure.row.attempt + 1)
-            self._batcher.requeue([row], not_before=now + min(delay, self._settings.max_backoff))
+            not_before = now + min(delay, self._settings.max_backoff)
+            self._supersede(self._batcher.requeue([row], not_before=not_before))
         dead = [*outcome.dead, *(replace(f, reason="retries_exhausted") for f in exhausted)]
         self._send_dead_letters([f for failure in dead for f in _row_failures(failure)])
 

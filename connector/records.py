@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from connector import csvline
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Position:
@@ -87,18 +89,41 @@ class Lane:
 class Row:
     """One record to write: its key's merged state and every Kafka record behind it.
 
-    `fields` maps Salesforce field names to CSV text, already coerced (None became
-    `#N/A`). `sources` holds the original records, oldest first, because the row's outcome
-    is theirs: applied together, or dead-lettered with their own bytes. `group` is the
-    value rows are sorted by inside a batch (a parent id) to keep lock contention down.
+    The fields are kept as one CSV line (`line`) under `columns`, a tuple shared by the
+    rows of one shape (connector.csvline); cells are already coerced (None became
+    `#N/A`). A delete has no columns. `sources` holds the original records, oldest first,
+    because the row's outcome is theirs: applied together, or dead-lettered with their
+    own bytes. `group` is the value rows are sorted by inside a batch (a parent id) to
+    keep lock contention down.
     """
 
     lane: Lane
     external_id: str
-    fields: Mapping[str, str]
+    columns: csvline.Columns
+    line: str
     sources: tuple[SourceRecord, ...]
     attempt: int = 0
     group: str = ""
+
+    @classmethod
+    def of(  # noqa: PLR0913 - a Row's own fields, by name
+        cls,
+        lane: Lane,
+        external_id: str,
+        fields: Mapping[str, str],
+        sources: tuple[SourceRecord, ...],
+        *,
+        attempt: int = 0,
+        group: str = "",
+    ) -> Row:
+        """A row from a mapping of rendered cells."""
+        columns, line = csvline.of(fields)
+        return cls(lane, external_id, columns, line, sources, attempt, group)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Salesforce field → CSV text (parsed from the line: not for the hot path)."""
+        return csvline.fields(self.columns, self.line)
 
     @property
     def positions(self) -> tuple[Position, ...]:

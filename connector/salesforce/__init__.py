@@ -19,6 +19,7 @@ from connector.salesforce.client import BulkClient, JobHandle
 from connector.salesforce.http import RetryPolicy, classify
 from connector.salesforce.jobs import PollPolicy
 from connector.salesforce.limits import ApiUsage, OrgLimits
+from connector.salesforce.payloads import CsvLines
 from connector.salesforce.query import BulkQueryResult
 from connector.salesforce.results import (
     BulkError,
@@ -45,6 +46,7 @@ __all__ = [
     "BulkResult",
     "ClientCredentials",
     "ClientSettings",
+    "CsvLines",
     "FailedRecord",
     "InvalidRequestError",
     "JobFailedError",

@@ -14,10 +14,12 @@ import base64
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import IO, cast
+from typing import IO, Any, cast
+
+from connector.csvline import quote
 
 NULL = "#N/A"
 DELIMITERS = {
@@ -30,41 +32,73 @@ DELIMITERS = {
 }
 
 
-def cell(value: object) -> str:  # noqa: C901, PLR0911 - one rendering per type; bool before int
-    """A Python value as the text Salesforce reads from a Bulk CSV cell (unquoted)."""
-    if value is None:
-        return NULL
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} cannot be stored in Salesforce")
-        return cell(Decimal(repr(value)))
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be stored in Salesforce")
-        return format(value.normalize() if value == value.to_integral() else value, "f")
-    if isinstance(value, datetime):
-        moment = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
+def cell(value: object) -> str:
+    """A Python value as the text Salesforce reads from a Bulk CSV cell (unquoted).
+
+    Dispatched on the exact type first (one dict lookup: this runs for every field of
+    every row); subclasses go through the isinstance checks, bool before int.
+    """
+    render = _BY_TYPE.get(type(value))
+    if render is not None:
+        return render(value)
+    for kind, subclass_render in _BY_BASE:
+        if isinstance(value, kind):
+            return subclass_render(value)
     return str(value)
 
 
-def quote(text: str, delimiter: str = ",") -> str:
-    """Quote a cell when it holds the delimiter, a quote, CR or LF; double inner quotes."""
-    if delimiter in text or '"' in text or "\n" in text or "\r" in text:
-        return '"' + text.replace('"', '""') + '"'
-    return text
+def _null(_value: object) -> str:
+    return NULL
+
+
+def _boolean(value: bool) -> str:  # noqa: FBT001 - the value being rendered
+    return "true" if value else "false"
+
+
+def _float(value: float) -> str:
+    if not math.isfinite(value):
+        raise ValueError(f"{value} cannot be stored in Salesforce")
+    text = repr(value)
+    if "e" in text:  # an exponent: the exact way, through Decimal
+        return _decimal(Decimal(text))
+    return text.removesuffix(".0")
+
+
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"{value} cannot be stored in Salesforce")
+    return format(value.normalize() if value == value.to_integral() else value, "f")
+
+
+def _datetime(value: datetime) -> str:
+    moment = value.astimezone(UTC) if value.tzinfo else value
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _time(value: time) -> str:
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+_BY_BASE: tuple[tuple[type, Callable[[Any], str]], ...] = (
+    (str, str.__str__),
+    (bool, _boolean),
+    (int, int.__repr__),
+    (float, _float),
+    (Decimal, _decimal),
+    (datetime, _datetime),
+    (date, date.isoformat),
+    (time, _time),
+    (bytes, _bytes),
+)
+_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    type(None): _null,
+    str: str.__str__,
+    **{kind: render for kind, render in _BY_BASE if kind is not str},
+}
 
 
 def header_of(records: Iterable[Mapping[str, object]]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from connector.batch import Batch, Batcher, BatchLimits
+from connector.batch import Batch, Batcher, BatchLimits, row_bytes
 from connector.records import Action, Lane, Position, Row, SourceRecord
 from connector.salesforce.csvio import NULL
 
@@ -16,7 +16,7 @@ _offsets = iter(range(1_000_000))
 def row(key: str, lane: Lane = UPSERT, group: str = "", **fields: str) -> Row:
     """A row for `key` backed by one fresh Kafka record."""
     source = SourceRecord(Position("t", 0, next(_offsets)), key.encode(), b"{}")
-    return Row(lane=lane, external_id=key, fields=fields, sources=(source,), group=group)
+    return Row.of(lane, key, fields, (source,), group=group)
 
 
 def drain(batcher: Batcher, now: float = 0.0) -> list[Batch]:
@@ -37,14 +37,32 @@ def test_consecutive_upserts_merge_field_by_field() -> None:
 
 
 def test_a_delete_replaces_earlier_upserts() -> None:
-    """Upserts followed by a delete become one delete that settles all their records."""
+    """Upserts followed by a delete become one delete; their records are superseded at once."""
     batcher = Batcher(BatchLimits())
-    batcher.add(row("a", Name="x"), now=0)
-    batcher.add(row("a", Name="y"), now=0)
-    batcher.add(row("a", lane=DELETE), now=0)
+    first, second, delete = row("a", Name="x"), row("a", Phone="1"), row("a", lane=DELETE)
+    assert batcher.add(first, now=0) == ()
+    assert batcher.add(second, now=0) == (), "a sparse update needs the fields before it"
+    assert batcher.add(delete, now=0) == first.sources + second.sources
     [batch] = drain(batcher)
     assert batch.lane == DELETE
-    assert len(batch.rows[0].sources) == 3
+    assert batch.rows[0].sources == delete.sources
+
+
+def test_a_full_row_supersedes_the_rows_it_overwrites_at_once() -> None:
+    """A row setting every field the buffered one sets replaces it; its bytes are let go."""
+    batcher = Batcher(BatchLimits())
+    old, new = row("a", Name="old", Phone="1"), row("a", Phone="2", Name="new")
+    batcher.add(old, now=0)
+    held = batcher.buffered_bytes
+    assert batcher.add(new, now=3) == old.sources
+    assert batcher.buffered_bytes == held, "one row's worth, not two"
+    [batch] = drain(batcher)
+    [kept] = batch.rows
+    assert (kept.fields, kept.sources) == ({"Phone": "2", "Name": "new"}, new.sources)
+    assert batcher.next_deadline() is None
+    batcher.add(row("b", Name="x"), now=10)
+    assert batcher.add(row("b", Name="y"), now=20) != ()
+    assert batcher.next_deadline() == 15, "the key's age is its first change's"
 
 
 def test_an_upsert_after_a_delete_starts_fresh_and_waits_for_it() -> None:
@@ -105,12 +123,13 @@ def test_a_lane_is_due_at_max_records() -> None:
 
 def test_a_lane_is_due_at_max_bytes() -> None:
     """A lane whose rows reach max_bytes flushes, cut before the row that would pass it."""
-    batcher = Batcher(BatchLimits(max_bytes=200, max_age=60))
+    size = row_bytes(row("z", Name="x" * 80))
+    batcher = Batcher(BatchLimits(max_bytes=int(size * 2.5), max_age=60))
     for key in "abc":
         batcher.add(row(key, Name="x" * 80), now=0)
     [batch] = batcher.due(0, limit=10)
     assert len(batch.rows) == 2
-    assert batch.byte_size <= 200
+    assert batch.byte_size <= size * 2.5
 
 
 def test_a_lane_is_due_at_max_age() -> None:
@@ -160,9 +179,9 @@ def test_forget_drops_only_revoked_partitions_records() -> None:
     batcher = Batcher(BatchLimits())
     kept = SourceRecord(Position("t", 1, 0), b"a", b"{}")
     gone = SourceRecord(Position("t", 0, 0), b"a", b"{}")
-    batcher.add(Row(UPSERT, "a", {"Name": "1"}, (gone,)), now=0)
-    batcher.add(Row(UPSERT, "a", {"Phone": "2"}, (kept,)), now=0)
-    batcher.add(Row(UPSERT, "b", {"Name": "3"}, (gone,)), now=0)
+    batcher.add(Row.of(UPSERT, "a", {"Name": "1"}, (gone,)), now=0)
+    batcher.add(Row.of(UPSERT, "a", {"Phone": "2"}, (kept,)), now=0)
+    batcher.add(Row.of(UPSERT, "b", {"Name": "3"}, (gone,)), now=0)
     batcher.forget([("t", 0)])
     [batch] = drain(batcher)
     assert [(r.external_id, r.sources) for r in batch.rows] == [("a", (kept,))]

@@ -16,6 +16,7 @@ EXPECTED = {
     "BulkResult",
     "ClientCredentials",
     "ClientSettings",
+    "CsvLines",
     "FailedRecord",
     "InvalidRequestError",
     "JobFailedError",
