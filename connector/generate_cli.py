@@ -7,11 +7,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connector.decode import SCHEMAS_DIR
 from connector.errors import SfsinkError
 from connector.generate.mix import Mix
-from connector.generate.produce import Outcome, Plan, Target, generate
+
+if TYPE_CHECKING:
+    from connector.generate.produce import Outcome
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     if len(topics) != 2 or not all(topics) or args.count < 0 or args.workers < 1:  # noqa: PLR2004
         print("need --topics ACCOUNTS,CONTACTS, --count >= 0, --workers >= 1", file=sys.stderr)  # noqa: T201
         return 2
+    # Imported here, not at the top: the generator's value tables take megabytes that
+    # every other sfsink command (a long-running `sfsink run`) should not carry.
+    from connector.generate.produce import Plan, Target, generate  # noqa: PLC0415
+
     target = Target(
         bootstrap=args.bootstrap,
         topics={"account": topics[0], "contact": topics[1]},

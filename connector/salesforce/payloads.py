@@ -1,9 +1,10 @@
 """Input to upload bodies: checked whole before any call, split to fit one upload each.
 
-Records are mappings, or a CSV file (a path) or stream. Every record is checked before
-the first request (an update without Id fails here, naming the record), rendered by
-csvio's rules, and written into uploads of at most `max_bytes` each, every one with the
-header. Uploads are spooled to temporary files past a few megabytes, so a large CSV file
+Records are mappings, a CSV file (a path) or stream, or CsvLines already rendered
+(taken as they are). Every other record is checked before the first request (an update
+without Id fails here, naming the record), rendered by csvio's rules, and written into
+uploads of at most `max_bytes` each, every one with the header. Uploads are spooled to
+temporary files past a few megabytes, so a large CSV file
 does not sit in memory; an iterable of mappings is read into a list first (its header is
 the union of all keys), so pass a file for inputs larger than memory.
 """
@@ -21,8 +22,24 @@ from connector.errors import BulkInputError
 from connector.salesforce import csvio
 from connector.salesforce.results import Operation
 
-Records = Iterable[Mapping[str, object]] | str | os.PathLike[str] | IO[bytes] | IO[str]
-_SPOOL_BYTES = 8 * 1024 * 1024
+
+@dataclass(frozen=True, slots=True)
+class CsvLines:
+    """Rows already rendered as CSV lines (comma-delimited, no line end) under a header.
+
+    They are cut into uploads as they are, not read again: the caller vouches that each
+    line has the header's cells and fills the key column (connector.csvline makes them).
+    """
+
+    header: Sequence[str]
+    lines: Sequence[str]
+
+
+Records = Iterable[Mapping[str, object]] | CsvLines | str | os.PathLike[str] | IO[bytes] | IO[str]
+# Past this an upload body goes to a temporary file: it is streamed from there, so a
+# job's CSV never sits in memory whole.
+_SPOOL_BYTES = 1024 * 1024
+_WRITE_CHUNK = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +80,11 @@ def prepare(
     """Check and render every record, then cut the CSV into uploads of at most max_bytes."""
     key = key_field(operation, external_id_field)
     only_key = operation in {Operation.DELETE, Operation.HARD_DELETE}
+    if isinstance(records, CsvLines):
+        if key is not None and key not in records.header:
+            raise BulkInputError(f"the CSV header has no {key} column", record=0)
+        lines = (line + "\n" for line in records.lines)
+        return _split(csvio.line(records.header, delimiter), lines, max_bytes)
     if isinstance(records, str | os.PathLike):
         with Path(records).open("rb") as opened:
             return prepare(
@@ -78,7 +100,8 @@ def prepare(
     else:
         mappings = cast("Iterable[Mapping[str, object] | str]", records)
         header, rows = _from_mappings(mappings, key, only_key=only_key)
-    return _split(header, rows, max_bytes, delimiter)
+    lines = (csvio.line(cells, delimiter) for cells in rows)
+    return _split(csvio.line(header, delimiter), lines, max_bytes)
 
 
 def _describe_missing(number: int, key: str, operation_key: str) -> str:
@@ -145,29 +168,35 @@ def _from_csv(
     return ([header[index]] if only_key and index is not None else header), checked()
 
 
-def _split(
-    header: list[str], rows: Iterator[list[str]], max_bytes: int, delimiter: str
-) -> list[Payload]:
-    head = csvio.line(header, delimiter).encode("utf-8")
+def _split(header: str, lines: Iterator[str], max_bytes: int) -> list[Payload]:
+    """Rendered lines (each with its line end) into uploads that each start with the header."""
+    head = header.encode("utf-8")
     payloads: list[Payload] = []
     current: IO[bytes] | None = None
-    size = count = 0
-    for number, cells in enumerate(rows, start=1):
-        body = csvio.line(cells, delimiter).encode("utf-8")
-        if len(head) + len(body) > max_bytes:
+    pending: list[str] = []
+    size = count = waiting = 0
+    for number, text in enumerate(lines, start=1):
+        length = len(text) if text.isascii() else len(text.encode("utf-8"))
+        if len(head) + length > max_bytes:
             raise BulkInputError(
-                f"record {number} alone is {len(body)} bytes, over one upload ({max_bytes})",
+                f"record {number} alone is {length} bytes, over one upload ({max_bytes})",
                 record=number,
             )
-        if current is None or size + len(body) > max_bytes:
+        if current is None or size + length > max_bytes:
             if current is not None:
+                current.write("".join(pending).encode("utf-8"))
                 payloads.append(Payload(current, count, size))
             current = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed by Payload.close
             current.write(head)
-            size, count = len(head), 0
-        current.write(body)
-        size += len(body)
+            pending, size, count, waiting = [], len(head), 0, 0
+        pending.append(text)
+        size += length
         count += 1
+        waiting += length
+        if waiting >= _WRITE_CHUNK:  # written in chunks: one encode per chunk, not per line
+            current.write("".join(pending).encode("utf-8"))
+            pending, waiting = [], 0
     if current is not None:
+        current.write("".join(pending).encode("utf-8"))
         payloads.append(Payload(current, count, size))
     return payloads

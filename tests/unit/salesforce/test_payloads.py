@@ -7,7 +7,7 @@ import io
 import pytest
 
 from connector.errors import BulkInputError, SalesforceError
-from connector.salesforce.payloads import prepare
+from connector.salesforce.payloads import CsvLines, prepare
 from connector.salesforce.results import Operation
 
 BIG = 10**9
@@ -84,3 +84,25 @@ def test_a_value_without_a_salesforce_form_names_its_record():
     """NaN in record 3 is refused before anything is sent."""
     with pytest.raises(ValueError, match="record 3"):
         prepare([{"A": 1}, {"A": 2}, {"A": float("nan")}], Operation.INSERT, max_bytes=BIG)
+
+
+def test_rendered_lines_are_cut_as_they_are_with_exact_sizes():
+    """CsvLines are not read again: split by their UTF-8 size, header on each, order kept."""
+    lines = [f"k{i:03d},Zoë {i}" for i in range(200)]
+    payloads = prepare(
+        CsvLines(("Ext__c", "Name"), lines), Operation.UPSERT, external_id_field="Ext__c",
+        max_bytes=300,
+    )  # fmt: skip
+    bodies = [p.read() for p in payloads]
+    assert len(bodies) > 1
+    assert all(len(body) <= 300 for body in bodies)
+    assert [p.size for p in payloads] == [len(body) for body in bodies]
+    assert all(body.startswith(b"Ext__c,Name\n") for body in bodies)
+    assert [x for body in bodies for x in body.decode().splitlines()[1:]] == lines
+
+
+def test_rendered_lines_need_the_key_column():
+    """The header must hold the key an upsert matches on."""
+    with pytest.raises(BulkInputError, match="no Ext__c column"):
+        prepare(CsvLines(("Name",), ["a"]), Operation.UPSERT, external_id_field="Ext__c",
+                max_bytes=BIG)  # fmt: skip
