@@ -18,7 +18,7 @@ from connector.generate.tables import ACCOUNTS, route
 
 MIX = Mix(reject=0, undecodable=0, contacts=0)
 SEED = 7
-BATCH_RECORDS = 10_000
+BATCH_RECORDS = 100_000
 SOBJECT = ACCOUNTS.sobject
 EXTERNAL_ID = ACCOUNTS.external_id
 

@@ -222,9 +222,18 @@ class Route(_Frozen):
 class BatchingSettings(_Frozen):
     """The flush bounds, the memory bound, and the retry budget."""
 
-    max_records: int = Field(10_000, ge=1, le=150_000_000, description="rows per job")
+    max_records: int = Field(
+        100_000,
+        ge=1,
+        le=150_000_000,
+        description="rows per job (big jobs spend fewer API calls and Bulk batches)",
+    )
     max_bytes: int = Field(
-        50 * 2**20, ge=1024, le=100 * 2**20, description="CSV bytes per job (upload limit 150 MB)"
+        50 * 2**20,
+        ge=1024,
+        le=100 * 2**20,
+        description="memory a job's rows hold, at most half max_buffered_bytes (uploads are "
+        "split at 150 MB)",
     )
     max_age_seconds: float = Field(5.0, gt=0, description="the time bound of a batch")
     max_buffered_bytes: int = Field(

@@ -151,7 +151,13 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
         ),
         mapper=Mapper(config),
         batcher=Batcher(
-            BatchLimits(batching.max_records, batching.max_bytes, batching.max_age_seconds)
+            BatchLimits(
+                batching.max_records,
+                # A job holds at most half the memory bound, so the next one fills while
+                # it runs instead of the consumer pausing for every job.
+                min(batching.max_bytes, batching.max_buffered_bytes // 2),
+                batching.max_age_seconds,
+            )
         ),
         runner=runner,
         dead_letter=dead_letter,

@@ -35,7 +35,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_a_valid_file_loads_with_defaults(tmp_path: Path) -> None:
     """Unset sections take their documented defaults."""
     config = load_config(write(tmp_path, VALID), {})
-    assert config.batching.max_records == 10_000
+    assert config.batching.max_records == 100_000
     assert config.routes[0].on_delete is OnDelete.DELETE
     assert config.route_for("cdc.accounts") is config.routes[0]
     assert config.route_for("other") is None
