@@ -58,6 +58,7 @@ def test_public_names_are_all_exported():
         "jobs",
         "limits",
         "payloads",
+        "polls",
         "query",
         "results",
         "settings",
