@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
 from connector.errors import JobFailedError, JobTimeoutError, NotFoundError, SalesforceError
+from connector.salesforce import lookup
 from connector.salesforce.http import CallObserver, Transport, TransportSettings
 from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import Payload, Records, prepare
 from connector.salesforce.polls import Closed
-from connector.salesforce.query import BulkQueryResult
+from connector.salesforce.query import BulkQueryResult, rest_records
 from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
 from connector.salesforce.settings import ClientSettings, settings_from_env
 
@@ -289,6 +290,23 @@ class BulkClient:
             message = job.error_message or f"query job {job.id} ended {job.state.value}"
             raise JobFailedError(message, job_id=job.id, state=job.state.value)
         return BulkQueryResult(self._transport, job, self.settings.query_page_size)
+
+    def rest_query(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Run SOQL over REST (`query?q=`): answered at once, 2,000 records a call.
+
+        For short statements (the URI limit is 16,384 bytes) and small results; use
+        `query` for the rest. Records come without their `attributes`.
+        """
+        return rest_records(self._transport, lookup.rest_uri(self.settings.api_version, soql))
+
+    def find_ids(self, sobject: str, field: str, keys: Iterable[str]) -> dict[str, str]:
+        """Id by external id (`field`), for the keys that have a record.
+
+        Each list of keys runs over REST or as a Bulk query, whichever costs fewer calls.
+        """
+        return lookup.find_ids(
+            self, sobject, field, list(keys), api_version=self.settings.api_version
+        )
 
     def job(self, job_id: str, kind: str | None = None) -> JobHandle:
         """A handle on an existing job: wait on it, abort it, read its results."""

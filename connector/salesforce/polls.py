@@ -31,7 +31,7 @@ from dataclasses import dataclass
 LAG_DOWN = 0.05
 LAG_UP = 0.5
 # Before the first follow-up, a hit keeps this share of lag (a fast descent).
-LAG_DESCENT = 0.7
+LAG_DESCENT = 0.5
 # How much of the past row-time sums survives each new job.
 RATE_KEEP = 0.8
 # One job's time per row counts at most this many times the current estimate.

@@ -57,6 +57,7 @@ def test_public_names_are_all_exported():
         "http",
         "jobs",
         "limits",
+        "lookup",
         "payloads",
         "polls",
         "query",
