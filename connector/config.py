@@ -128,7 +128,10 @@ class SalesforceSettings(_Frozen):
         120.0, gt=0, description="how long one HTTP call is retried before its job is put back"
     )
     poll_initial_seconds: float = Field(
-        1.0, gt=0, description="first wait between job status polls (then x1.5, up to 30 s)"
+        1.0,
+        gt=0,
+        description="first wait between job status polls until the org's speed is learned "
+        "(then x1.5, up to 30 s)",
     )
     limits_interval_seconds: float = Field(
         60.0, gt=0, description="how often /limits is read (API requests, Bulk batches left)"

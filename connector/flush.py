@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from connector import csvline
@@ -58,9 +58,6 @@ RETRIABLE_CODES = frozenset(
 )
 # Deleting what is already gone is what a delete wants: idempotent replays count as done.
 ALREADY_DELETED = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
-# Characters per SOQL lookup, under Salesforce's 100,000-character statement limit: each
-# lookup is a Bulk query (3+ calls), so the fewer the better for the API budget.
-LOOKUP_CHARS = 90_000
 # States in which a job may still write rows.
 _LANDING_STATES = frozenset({JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS})
 
@@ -168,14 +165,7 @@ class JobRunner:
 
     def _resolve_ids(self, lane: Lane, keys: list[str]) -> dict[str, str]:
         """External id → Salesforce Id, for the keys that have a record."""
-        found: dict[str, str] = {}
-        field = lane.external_id_field
-        head = f"SELECT Id, {field} FROM {lane.sobject} WHERE {field} IN "  # noqa: S608 - SOQL; values escaped, names checked by describe
-        for values in _in_lists(keys, LOOKUP_CHARS - len(head) - 2):
-            soql = f"{head}({values})"
-            for record in self._client.query(soql).records:
-                found[record[field]] = record["Id"]
-        return found
+        return self._client.find_ids(lane.sobject, lane.external_id_field, keys)
 
     def _failed_job(self, exc: JobFailedError) -> BulkResult:
         """A job that ended Failed or Aborted: what it reported (rows not in it are retried)."""
@@ -250,23 +240,3 @@ def _retriable(code: str, message: str) -> bool:
     the parent, in another lane's job: until that job lands, the lookup fails.
     """
     return code in RETRIABLE_CODES or message.startswith("Foreign key external ID:")
-
-
-def _in_lists(keys: list[str], budget: int) -> Iterator[str]:
-    """Keys as quoted, comma-separated SOQL lists of at most `budget` characters each."""
-    chunk: list[str] = []
-    size = 0
-    for key in keys:
-        literal = _soql_string(key)
-        if chunk and size + len(literal) + 1 > budget:
-            yield ",".join(chunk)
-            chunk, size = [], 0
-        chunk.append(literal)
-        size += len(literal) + 1
-    if chunk:
-        yield ",".join(chunk)
-
-
-def _soql_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"

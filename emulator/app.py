@@ -21,6 +21,7 @@ from emulator import admin_api, ingest_api, oauth_api, query_api, rest_api, resu
 from emulator.collections_api import collections
 from emulator.http import Call, Handler, api, api_error, guard, not_found, with_limit_info
 from emulator.org import Org
+from emulator.uri_limit import UriLimit
 from emulator.worker import Worker
 
 V = "/services/data/v{version}"
@@ -126,7 +127,7 @@ def build(org: Org) -> Starlette:
     app = Starlette(
         routes=routes(),
         exception_handlers={404: _not_found, 405: _method_not_allowed},
-        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
+        middleware=[Middleware(UriLimit), Middleware(GZipMiddleware, minimum_size=1024)],
         lifespan=lifespan,
     )
     app.state.org = org

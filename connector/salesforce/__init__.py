@@ -17,9 +17,9 @@ from connector.errors import (
 from connector.salesforce.auth import AccessToken, ClientCredentials, JwtBearer, RefreshToken
 from connector.salesforce.client import BulkClient, JobHandle
 from connector.salesforce.http import RetryPolicy, classify
-from connector.salesforce.jobs import PollPolicy
 from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import CsvLines
+from connector.salesforce.polls import PollPolicy
 from connector.salesforce.query import BulkQueryResult
 from connector.salesforce.results import (
     BulkError,

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
 from connector.errors import JobFailedError, JobTimeoutError, NotFoundError, SalesforceError
+from connector.salesforce import lookup
 from connector.salesforce.http import CallObserver, Transport, TransportSettings
 from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import Payload, Records, prepare
-from connector.salesforce.query import BulkQueryResult
+from connector.salesforce.polls import Closed
+from connector.salesforce.query import BulkQueryResult, rest_records
 from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
 from connector.salesforce.settings import ClientSettings, settings_from_env
 
@@ -32,7 +34,6 @@ class _Run:
     timeout: float | None
     on_progress: OnProgress | None
     fetch_successes: bool
-    just_closed: bool = True  # the jobs were started by this call, not found by id
 
 
 class BulkClient:
@@ -188,9 +189,11 @@ class BulkClient:
         )
         wanted = CreateRequest(sobject, operation, external_id_field)
         jobs: list[BulkJob] = []
+        closed: list[Closed] = []
         try:
             for payload in payloads:
-                jobs.append(self._start(wanted, payload))  # noqa: PERF401 - kept as started, for the note
+                jobs.append(self._start(wanted, payload))
+                closed.append(Closed(self._ingest.clock(), payload.rows))
         except SalesforceError as exc:
             _note_started(exc, jobs)
             raise
@@ -200,7 +203,7 @@ class BulkClient:
         if not run.wait:
             return BulkResult(tuple(jobs))
         try:
-            return self._finish([job.id for job in jobs], run)
+            return self._finish([(job.id, c) for job, c in zip(jobs, closed, strict=True)], run)
         except JobTimeoutError as exc:
             _note_started(exc, jobs)
             raise
@@ -224,18 +227,19 @@ class BulkClient:
             raise
         return self._ingest.close(job.id)
 
-    def _finish(self, job_ids: list[str], run: _Run) -> BulkResult:
+    def _finish(self, jobs: list[tuple[str, Closed | None]], run: _Run) -> BulkResult:
+        """Wait for each job (`Closed` when this call closed it) and read its results."""
         timeout = run.timeout
-        deadline = None if timeout is None else self._ingest._clock() + timeout  # noqa: SLF001
+        deadline = None if timeout is None else self._ingest.clock() + timeout
         done = [
             self._ingest.wait(
-                i,
+                job_id,
                 deadline=deadline,
                 timeout=timeout,
                 on_progress=run.on_progress,
-                just_closed=run.just_closed,
+                closed=closed,
             )
-            for i in job_ids
+            for job_id, closed in jobs
         ]
         result = merge(self._ingest.results(job, successes=run.fetch_successes) for job in done)
         for job in done:
@@ -264,30 +268,45 @@ class BulkClient:
         body |= {"columnDelimiter": "COMMA", "lineEnding": "LF"}
         wanted = CreateRequest(_object_of(soql), operation)
         job = self._query.create(body, wanted)
-        return self._query_result(job.id, timeout, on_progress, just_created=True)
+        return self._query_result(job.id, timeout, on_progress, Closed(self._query.clock()))
 
     def _query_result(
         self,
         job_id: str,
         timeout: float | None,
         on_progress: OnProgress | None,
-        *,
-        just_created: bool,
+        created: Closed | None,
     ) -> BulkQueryResult:
-        """Wait for a query job to finish; its streamed result (JobFailedError if not)."""
+        """Wait for a query job to finish; its streamed result (JobFailedError if not).
+
+        `created` when this client just created it (the schedule learns from it).
+        """
         api = self._query
-        deadline = None if timeout is None else api._clock() + timeout  # noqa: SLF001
+        deadline = None if timeout is None else api.clock() + timeout
         job = api.wait(
-            job_id,
-            deadline=deadline,
-            timeout=timeout,
-            on_progress=on_progress,
-            just_closed=just_created,
+            job_id, deadline=deadline, timeout=timeout, on_progress=on_progress, closed=created
         )
         if job.state is not JobState.JOB_COMPLETE:
             message = job.error_message or f"query job {job.id} ended {job.state.value}"
             raise JobFailedError(message, job_id=job.id, state=job.state.value)
         return BulkQueryResult(self._transport, job, self.settings.query_page_size)
+
+    def rest_query(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Run SOQL over REST (`query?q=`): answered at once, 2,000 records a call.
+
+        For short statements (the URI limit is 16,384 bytes) and small results; use
+        `query` for the rest. Records come without their `attributes`.
+        """
+        return rest_records(self._transport, lookup.rest_uri(self.settings.api_version, soql))
+
+    def find_ids(self, sobject: str, field: str, keys: Iterable[str]) -> dict[str, str]:
+        """Id by external id (`field`), for the keys that have a record.
+
+        Each list of keys runs over REST or as a Bulk query, whichever costs fewer calls.
+        """
+        return lookup.find_ids(
+            self, sobject, field, list(keys), api_version=self.settings.api_version
+        )
 
     def job(self, job_id: str, kind: str | None = None) -> JobHandle:
         """A handle on an existing job: wait on it, abort it, read its results."""
@@ -358,14 +377,8 @@ class JobHandle:
     ) -> BulkResult:
         """Wait for an ingest job to finish; its results, or JobFailedError / JobTimeoutError."""
         self._kind = "ingest"
-        run = _Run(
-            wait=True,
-            timeout=timeout,
-            on_progress=on_progress,
-            fetch_successes=True,
-            just_closed=False,
-        )
-        return self._client._finish([self.id], run)  # noqa: SLF001
+        run = _Run(wait=True, timeout=timeout, on_progress=on_progress, fetch_successes=True)
+        return self._client._finish([(self.id, None)], run)  # noqa: SLF001
 
     def results(self) -> BulkResult:
         """The result rows of a finished ingest job, whatever its state."""
@@ -376,4 +389,4 @@ class JobHandle:
         self, timeout: float | None = None, on_progress: Callable[[BulkJob], None] | None = None
     ) -> BulkQueryResult:
         """Wait for a query job to finish and return its streamed result."""
-        return self._client._query_result(self.id, timeout, on_progress, just_created=False)  # noqa: SLF001
+        return self._client._query_result(self.id, timeout, on_progress, None)  # noqa: SLF001

@@ -32,6 +32,7 @@ from connector.errors import (
 from connector.salesforce import csvio
 from connector.salesforce.http import Transport
 from connector.salesforce.payloads import Payload
+from connector.salesforce.polls import Closed, PollPolicy, PollSchedule, Seen
 from connector.salesforce.results import (
     BulkJob,
     BulkResult,
@@ -47,22 +48,6 @@ _CLOSED = frozenset(
     {JobState.UPLOAD_COMPLETE, JobState.IN_PROGRESS, JobState.JOB_COMPLETE, JobState.FAILED}
 )
 OnProgress = Callable[[BulkJob], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
-    """Waits between status polls: `initial`, times `factor` each poll, up to `maximum`."""
-
-    initial: float = 1.0
-    factor: float = 1.5
-    maximum: float = 30.0
-
-    def delays(self) -> Iterator[float]:
-        """The endless schedule of waits."""
-        delay = self.initial
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.maximum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +96,9 @@ class JobApi:
         self._t = transport
         self.kind = kind
         self._poll = poll
+        self._schedule = PollSchedule(poll)
         self._sleep = sleep
-        self._clock = clock
+        self.clock = clock
         self._create_lock = threading.Lock()
         self._known: set[str] = set()
 
@@ -225,35 +211,49 @@ class JobApi:
         deadline: float | None,
         timeout: float | None,
         on_progress: OnProgress | None,
-        just_closed: bool = False,
+        closed: Closed | None = None,
     ) -> BulkJob:
-        """Poll with backoff until the job is terminal; JobTimeoutError past the deadline.
+        """Poll until the job is terminal; JobTimeoutError past the deadline.
 
-        A job `just_closed` (its upload just closed, or a query just created) is first
-        looked at after one poll delay: it cannot be done yet, so an immediate look would
-        be a wasted API call.
+        A job `closed` by this client just now (or a query it just created) is first
+        looked at when the learned schedule expects it done (see polls.py), and what
+        it took teaches the schedule; any other job is looked at at once, then with
+        the policy's backoff.
         """
-        delays = self._poll.delays()
-        if just_closed:
-            delay = next(delays)
-            if deadline is not None:
-                delay = min(delay, max(deadline - self._clock(), 0.0))
-            self._sleep(delay)
+        delays = self._poll.delays() if closed is None else self._schedule.delays(closed.rows)
+        if closed is not None:
+            self._pause(closed.at + next(delays) - self.clock(), deadline)
         last: BulkJob | None = None
+        missed_at: float | None = None
         while True:
+            asked = self.clock()
             job = self.get(job_id)
             if on_progress is not None and job != last:
                 on_progress(job)
             last = job
             if job.is_complete():
+                if closed is not None and job.state is JobState.JOB_COMPLETE:
+                    self._schedule.observe(
+                        Seen(
+                            rows=closed.rows,
+                            elapsed=asked - closed.at,
+                            missed_at=missed_at,
+                            processing_ms=job.total_processing_ms,
+                            processed=job.number_records_processed,
+                        )
+                    )
                 return job
-            delay = next(delays)
-            if deadline is not None:
-                left = deadline - self._clock()
-                if left <= 0:
-                    raise JobTimeoutError(job_id, timeout or 0.0, job.state.value)
-                delay = min(delay, left)
-            self._sleep(delay)
+            if closed is not None:
+                missed_at = asked - closed.at
+            if deadline is not None and deadline - self.clock() <= 0:
+                raise JobTimeoutError(job_id, timeout or 0.0, job.state.value)
+            self._pause(next(delays), deadline)
+
+    def _pause(self, delay: float, deadline: float | None) -> None:
+        """Sleep `delay`, cut short at the deadline."""
+        if deadline is not None:
+            delay = min(delay, deadline - self.clock())
+        self._sleep(max(delay, 0.0))
 
     def results(self, job: BulkJob, *, successes: bool = True) -> BulkResult:
         """The job's successful, failed and unprocessed rows (only the files that have rows).

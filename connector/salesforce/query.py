@@ -1,4 +1,4 @@
-"""Bulk query results, streamed page by page through Sforce-Locator.
+"""Query results: Bulk ones streamed page by page through Sforce-Locator; REST pages.
 
 Nothing holds more than one row (for `records`) or one piece of a page (for `to_csv`)
 at a time, so a million-row export costs the memory of a page buffer, not of the export.
@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import requests
 
@@ -100,3 +100,16 @@ def _skip_first_line(pieces: Iterator[bytes]) -> Iterator[bytes]:
         skipped = True
         if newline + 1 < len(piece):
             yield piece[newline + 1 :]
+
+
+def rest_records(transport: Transport, path: str) -> Iterator[dict[str, Any]]:
+    """The records of a REST query (`query?q=`) from its first page on, by nextRecordsUrl.
+
+    Each record as Salesforce sends it, without its `attributes`.
+    """
+    page: str | None = path
+    while page:
+        body = transport.request("GET", page).json()
+        for record in body.get("records", []):
+            yield {name: value for name, value in record.items() if name != "attributes"}
+        page = None if body.get("done", True) else body.get("nextRecordsUrl")

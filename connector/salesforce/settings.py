@@ -15,7 +15,7 @@ from connector.salesforce.auth import (
     RefreshToken,
 )
 from connector.salesforce.http import RetryPolicy
-from connector.salesforce.jobs import PollPolicy
+from connector.salesforce.polls import PollPolicy
 
 # One upload may be 150 MB once base64-encoded, about 112 MB raw; 100 MiB keeps a margin.
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024

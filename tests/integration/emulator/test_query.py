@@ -57,6 +57,22 @@ def test_query_all_includes_deleted_records(sf, org: EmulatorHandle, tmp_path):
     assert sf.query_all("SELECT Id FROM Account", include_deleted=True)["totalSize"] == 3
 
 
+def test_a_uri_over_16384_bytes_is_414_and_uri_plus_headers_over_it_is_431(http, org):
+    """Salesforce's documented request-line limit, answered before the API counts a call."""
+    before = org.admin.calls()["calls"].get("query", 0)
+
+    def soql(count: int) -> str:  # each key takes 16 bytes of URI: %27k000000%27%2C
+        keys = ",".join(f"'k{n:06d}'" for n in range(count))
+        return f"SELECT Id FROM Account WHERE ExternalKey__c IN ({keys})"
+
+    assert http("GET", "/query", params={"q": soql(1_100)}).status_code == 414
+    fits = soql(800)
+    assert http("GET", "/query", params={"q": fits}).status_code == 200
+    padding = {"X-Padding": "p" * 8_000}
+    assert http("GET", "/query", params={"q": fits}, headers=padding).status_code == 431
+    assert org.admin.calls()["calls"].get("query", 0) == before + 1
+
+
 def test_count_query(sf, tmp_path):
     """SELECT COUNT() answers totalSize with no records."""
     _accounts(sf, tmp_path, 7)

@@ -19,8 +19,8 @@ from connector.errors import (
 )
 from connector.salesforce import RetryPolicy, classify
 from connector.salesforce.http import retry_after_seconds
-from connector.salesforce.jobs import PollPolicy
 from connector.salesforce.limits import ApiUsage, parse_limit_info
+from connector.salesforce.polls import PollPolicy
 
 
 def _response(status: int, body: object = None, **headers: str) -> requests.Response:
