@@ -59,7 +59,9 @@ def run_query(org: Org, job: Job) -> None:
         _finish(org, job, State.FAILED, f"InvalidBatch : {exc.message}", started)
         return
     obj = org.schema.objects[query.sobject]
-    records = org.store.python_rows(obj, include_deleted=job.operation == "queryAll")
+    records = org.store.python_rows(
+        obj, include_deleted=job.operation == "queryAll", narrow=query.narrow
+    )
     delimiter = DELIMITERS[job.column_delimiter]
     newline = LINE_ENDINGS[job.line_ending]
     offsets = array("q")

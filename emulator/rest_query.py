@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,11 +57,16 @@ def _page(call: Call, cursor: Cursor, offset: int) -> Response:
     except soql.SoqlError as exc:
         return api_error(400, exc.error_code, exc.message)
     obj = call.org.schema.objects[query.sobject]
-    rows = call.org.store.python_rows
-    total = query.count(rows(obj, include_deleted=cursor.include_deleted))
+
+    def rows() -> Iterator[dict[str, object]]:
+        return call.org.store.python_rows(
+            obj, include_deleted=cursor.include_deleted, narrow=query.narrow
+        )
+
+    total = query.count(rows())
     if query.is_count:
         return sf_json({"totalSize": total, "done": True, "records": []})
-    found = query.run(rows(obj, include_deleted=cursor.include_deleted))
+    found = query.run(rows())
     page = list(itertools.islice(found, offset, offset + cursor.page))
     base = f"/services/data/v{call.version}/sobjects/{obj.name}/"
     records = [

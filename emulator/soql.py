@@ -71,6 +71,10 @@ class Query:
     offset: int | None
     where: Predicate | None = None
     order: tuple[Order, ...] = ()
+    # A field every matching record holds one of these text values in (from a top-level
+    # `=` or IN, alone or ANDed): the store may fetch only those records by its index,
+    # `where` still deciding. Salesforce answers such lookups from its index too.
+    narrow: tuple[str, tuple[str, ...]] | None = None
 
     def run(self, records: Iterable[Record]) -> Iterator[dict[str, object]]:
         """Matching records, ordered, offset and limited, projected to `fields`."""
@@ -180,7 +184,24 @@ def parse(text: str, fields_of: Callable[[str], Mapping[str, str] | None]) -> Qu
         offset=ast.offset,
         where=None if ast.where is None else compiler.compile(ast.where),
         order=tuple(Order(resolve(t.field), t.descending, t.nulls_first) for t in ast.order),
+        narrow=None if ast.where is None else _narrowing(ast.where, resolve),
     )
+
+
+Narrowing = tuple[str, tuple[str, ...]]
+
+
+def _narrowing(node: Condition, resolve: Callable[[Token], str]) -> Narrowing | None:
+    """The field and text values a top-level `=` or IN (or one side of an AND) requires."""
+    if node.op == "and" and node.left is not None and node.right is not None:
+        return _narrowing(node.left, resolve) or _narrowing(node.right, resolve)
+    cmp = node.comparison
+    if node.op in {"and", "or", "not"} or cmp is None or cmp.op not in {"=", "in"}:
+        return None
+    values = tuple(v.text for v in cmp.values if v.kind == "string")
+    if len(values) != len(cmp.values):
+        return None
+    return resolve(cmp.field), values
 
 
 def _canonical_object(name: str, fields_of: Callable[[str], Mapping[str, str] | None]) -> str:

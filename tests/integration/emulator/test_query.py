@@ -218,3 +218,26 @@ def test_query_results_wait_for_job_complete_and_jobs_are_listed(org: EmulatorHa
     assert done.headers["Sforce-Locator"] == "null"
     assert done.headers["Sforce-NumberOfRecords"] == "0"
     assert done.text == '"Id"\n'
+
+
+def test_lookups_by_external_id_match_as_soql_does(sf, tmp_path):
+    """An IN on an external id, read through its index, matches as SOQL does.
+
+    Without case, alone or ANDed, deleted records only for queryAll; non-ASCII keys are
+    found too (by a full read then).
+    """
+    path = tmp_path / "keyed.csv"
+    path.write_text("Name,ExternalKey__c\nA,abc\nB,ABD\nC,Ünï\nD,other\n")
+    [result] = sf.bulk2.Account.upsert(str(path), external_id_field="ExternalKey__c", wait=0.05)
+    assert result["numberRecordsFailed"] == 0
+    found = sf.query("SELECT Name FROM Account WHERE ExternalKey__c IN ('ABC','abd','zzz')")
+    assert sorted(r["Name"] for r in found["records"]) == ["A", "B"]
+    both = "SELECT Name FROM Account WHERE Name != 'A' AND ExternalKey__c IN ('abc','abd')"
+    assert [r["Name"] for r in sf.query(both)["records"]] == ["B"]
+    accented = sf.query("SELECT Name FROM Account WHERE ExternalKey__c = 'ünï'")
+    assert [r["Name"] for r in accented["records"]] == ["C"]
+    victim = sf.query("SELECT Id FROM Account WHERE ExternalKey__c = 'abc'")["records"][0]["Id"]
+    sf.Account.delete(victim)
+    gone = "SELECT Name FROM Account WHERE ExternalKey__c IN ('abc')"
+    assert sf.query(gone)["totalSize"] == 0
+    assert sf.query_all(gone, include_deleted=True)["totalSize"] == 1
