@@ -78,9 +78,22 @@ class Source:
         )
 
     def poll(self, timeout: float, max_records: int) -> list[SourceRecord]:
-        """Up to `max_records` records, waiting at most `timeout` seconds for the first."""
+        """Up to `max_records` records, waiting at most `timeout` seconds for the first.
+
+        librdkafka's batch consume waits until it has all `max_records` or the timeout
+        passes, which on a steady stream held every record back for the whole timeout
+        (a second of freshness lost per poll). So: what is queued now; if nothing, wait
+        for one record, then take what arrived with it.
+        """
+        messages = self._consumer.consume(num_messages=max_records, timeout=0)
+        if not messages:
+            first = self._consumer.poll(timeout)
+            if first is None:
+                return []
+            rest = max_records - 1
+            messages = [first, *(self._consumer.consume(rest, timeout=0) if rest else [])]
         records = []
-        for msg in self._consumer.consume(num_messages=max_records, timeout=timeout):
+        for msg in messages:
             error = msg.error()
             if error is None:
                 records.append(_record(msg))

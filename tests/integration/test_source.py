@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from confluent_kafka import Producer
@@ -111,3 +112,22 @@ def test_two_members_share_partitions_cooperatively(kafka_bootstrap: str, topic_
     ]
     second.source.close()
     first.source.close()
+
+
+def test_a_poll_hands_over_what_arrived_without_waiting_for_a_full_batch(
+    kafka_bootstrap: str, topic: str
+) -> None:
+    """Fewer records than asked for come back when they arrive, not when the timeout ends.
+
+    librdkafka's batch consume waits for the whole count or the timeout; on a steady
+    stream that held every record back a full poll timeout (freshness lost per poll).
+    """
+    member = Member(kafka_bootstrap, topic, uuid.uuid4().hex)
+    produce(kafka_bootstrap, topic, 3)
+    got: list[SourceRecord] = []
+    started = time.monotonic()
+    while len(got) < 3 and time.monotonic() - started < 30:
+        got += member.source.poll(30.0, max_records=5_000)
+    assert len(got) == 3
+    assert time.monotonic() - started < 15, "the poll waited for 5,000 records"
+    member.source.close()
