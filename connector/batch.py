@@ -68,6 +68,8 @@ def row_bytes(row: Row) -> int:
 
 
 def _header_bytes(source: SourceRecord) -> int:
+    if not source.headers:
+        return 0
     return sum(len(name) + len(value or b"") + 80 for name, value in source.headers)
 
 

@@ -151,12 +151,14 @@ def _record(msg: Message[bytes, bytes]) -> SourceRecord:
     topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
     if topic is None or partition is None or offset is None:
         raise FatalError("librdkafka returned a record without topic, partition or offset")
-    headers = msg.headers() or []
+    headers = msg.headers()
     return SourceRecord(
         position=Position(topic, partition, offset),
         key=msg.key(),
         value=msg.value(),
-        headers=tuple((name, _bytes(value)) for name, value in header_items(headers)),
+        headers=tuple((name, _bytes(value)) for name, value in header_items(headers))
+        if headers
+        else (),
         timestamp_ms=None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
     )
 
