@@ -155,24 +155,17 @@ class JobApi:
     def upload(self, job_id: str, payload: Payload) -> None:
         """The one PUT of a job's data; a retried PUT that finds it stored counts as done.
 
-        The body is streamed from its spooled file, rewound before each try: a large
+        The body is streamed from its spooled file, from its start on each try: a large
         job's CSV is never copied whole into memory.
         """
-
-        def rewind(_error: BaseException | None = None) -> None:
-            payload.file.seek(0)
-
-        rewind()
+        body = payload.stream()
         try:
             self._t.request(
                 "PUT",
                 f"jobs/ingest/{job_id}/batches",
-                data=payload.file,
-                headers={
-                    "Content-Type": "text/csv; charset=UTF-8",
-                    "Content-Length": str(payload.size),
-                },
-                before_retry=rewind,
+                data=body,
+                headers={"Content-Type": "text/csv; charset=UTF-8"},
+                before_retry=lambda _error: body.rewind(),
             )
         except InvalidRequestError as exc:
             if exc.error_code != "BULK_API_ERROR":

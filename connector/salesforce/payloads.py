@@ -40,6 +40,7 @@ Records = Iterable[Mapping[str, object]] | CsvLines | str | os.PathLike[str] | I
 # job's CSV never sits in memory whole.
 _SPOOL_BYTES = 1024 * 1024
 _WRITE_CHUNK = 256 * 1024
+_SEND_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +56,38 @@ class Payload:
         self.file.seek(0)
         return self.file.read()
 
+    def stream(self) -> Body:
+        """The body from its start, for a PUT to send as it reads."""
+        self.file.seek(0)
+        return Body(self.file, self.size)
+
     def close(self) -> None:
         """Drop the spooled data."""
         self.file.close()
+
+
+class Body:
+    """An upload body that hands out 1 MiB at a time, whatever size the sender asks for.
+
+    http.client reads a file body in 8 KiB blocks, taking the GIL back after each send;
+    while the loop thread keeps the GIL busy, each block then waits out a switch
+    interval, and a 5 MB upload took seconds (measured on the bench's paused drain).
+    """
+
+    def __init__(self, file: IO[bytes], size: int) -> None:
+        self._file = file
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def rewind(self) -> None:
+        """Back to the start, for another try."""
+        self._file.seek(0)
+
+    def read(self, _size: int = -1) -> bytes:
+        """The next piece of the body (empty at its end)."""
+        return self._file.read(_SEND_CHUNK)
 
 
 def key_field(operation: Operation, external_id_field: str | None) -> str | None:
