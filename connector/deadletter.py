@@ -19,6 +19,24 @@ from connector.errors import DeadLetterUnavailableError
 from connector.records import SourceRecord
 from connector.source import KafkaValue, connection_settings
 
+# Every reason a record is dead-lettered for (the categories of DecodeError and
+# MappingError, and the job outcomes), so their series exist at zero from the start
+# (a unit test keeps this list in step with the code).
+REASONS = (
+    "undecodable",
+    "bad_framing",
+    "bad_schema",
+    "unknown_schema",
+    "unsupported_schema",
+    "not_a_change_event",
+    "not_an_object",
+    "unknown_op",
+    "bad_value",
+    "no_route",
+    "missing_key",
+    "salesforce_rejected",
+    "retries_exhausted",
+)
 CONNECT_PREFIX = "__connect.errors."
 SFSINK_PREFIX = "sfsink.errors."
 

@@ -23,6 +23,8 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 
+from connector.deadletter import REASONS
+
 _SIZE_BUCKETS = (1, 10, 100, 500, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000)
 _BYTE_BUCKETS = tuple(2**n for n in range(10, 28, 2))
 _SECOND_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
@@ -185,11 +187,13 @@ class Metrics:
         )
 
     def expect(self, topics: Iterable[str], lanes: Iterable[tuple[str, str]]) -> None:
-        """Create the series of known topics and (object, operation) lanes at zero.
+        """Create the series of dead-letter reasons, topics and lanes at zero.
 
         A counter first seen at 1 has no increase in Prometheus' eyes: the first failed
         job would go unnoticed by `increase()`, and sums over absent series vanish.
         """
+        for reason in REASONS:
+            self.records_dead_lettered.labels(reason)
         for topic in topics:
             self.records_consumed.labels(topic)
         for sobject, operation in lanes:
