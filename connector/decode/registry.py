@@ -3,11 +3,15 @@
 An id the registry does not know is the record's fault (DecodeError, dead-letter it);
 a registry that is down, slow or failing is nobody's fault yet
 (SchemaRegistryUnavailableError, try again). Schemas never change under an id, so each
-id is fetched once per process.
+id is fetched once per process. An unknown id is remembered for a few seconds: a stream
+of records framed with it (a misconfigured producer) is dead-lettered at full speed
+instead of costing a registry call each, and an id registered late is seen soon after.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +22,9 @@ from connector.errors import DecodeError, SchemaRegistryUnavailableError
 
 # Confluent's error_code for "schema not found"; any other 404 is a wrong URL.
 SCHEMA_NOT_FOUND = 40403
+# How long an id the registry did not know is taken as unknown without asking again.
+UNKNOWN_FOR_SECONDS = 5.0
+_MAX_UNKNOWN = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,12 @@ class RegistrySettings:
 class SchemaRegistry:
     """Fetches writer schemas by id and keeps them for the life of the process."""
 
-    def __init__(self, settings: RegistrySettings, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: RegistrySettings,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         parts = urlsplit(settings.url)
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
@@ -58,13 +70,27 @@ class SchemaRegistry:
             reraise=True,
         )
         self._schemas: dict[int, str] = {}
+        self._clock = clock
+        self._unknown: dict[int, float] = {}
 
     def schema(self, schema_id: int) -> str:
         """The writer schema (Avro JSON text) registered under `schema_id`."""
         text = self._schemas.get(schema_id)
-        if text is None:
+        if text is not None:
+            return text
+        asked = self._unknown.get(schema_id)
+        if asked is not None and self._clock() - asked < UNKNOWN_FOR_SECONDS:
+            raise _unknown_id(schema_id)
+        try:
             text = self._retrying(self._fetch, schema_id)
-            self._schemas[schema_id] = text
+        except DecodeError as exc:
+            if exc.reason == "unknown_schema":
+                if len(self._unknown) >= _MAX_UNKNOWN:
+                    self._unknown.clear()
+                self._unknown[schema_id] = self._clock()
+            raise
+        self._unknown.pop(schema_id, None)
+        self._schemas[schema_id] = text
         return text
 
     def writer_schema(self, schema_id: int, subject: str) -> str:  # noqa: ARG002 - ids are global
@@ -81,13 +107,17 @@ class SchemaRegistry:
                 f"schema registry {self.base_url} did not answer: {type(exc).__name__}"
             ) from None
         if response.status_code == requests.codes.not_found and _not_found(response):
-            raise DecodeError("unknown_schema", f"schema id {schema_id} is not in the registry")
+            raise _unknown_id(schema_id)
         if response.status_code != requests.codes.ok:
             raise SchemaRegistryUnavailableError(
                 f"schema registry {self.base_url} answered HTTP {response.status_code} "
                 f"for schema id {schema_id}"
             )
         return _avro_text(response, schema_id)
+
+
+def _unknown_id(schema_id: int) -> DecodeError:
+    return DecodeError("unknown_schema", f"schema id {schema_id} is not in the registry")
 
 
 def _auth(user_info: str | None, user: str | None, password: str | None) -> tuple[str, str] | None:

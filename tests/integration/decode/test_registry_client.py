@@ -115,3 +115,20 @@ def test_a_slow_registry_times_out_as_retriable(stand_in):
     registry = SchemaRegistry(settings)
     with pytest.raises(SchemaRegistryUnavailableError, match="ReadTimeout"):
         registry.schema(1)
+
+
+def test_an_unknown_id_is_not_asked_again_for_a_few_seconds(stand_in):
+    """A stream framed with an unknown id is dead-lettered without a call per record."""
+    now = [100.0]
+    registry = SchemaRegistry(
+        RegistrySettings(stand_in.url, user_info="sr-user:sr-pass"), clock=lambda: now[0]
+    )
+    for _ in range(1_000):
+        with pytest.raises(DecodeError, match="schema id 2 is not in the registry"):
+            registry.schema(2)
+    assert stand_in.requests == ["/schemas/ids/2"]
+    now[0] += 5.0
+    with pytest.raises(DecodeError):
+        registry.schema(2)
+    assert stand_in.requests == ["/schemas/ids/2"] * 2, "asked again once the window passed"
+    assert registry.schema(1) == SCHEMA
