@@ -94,11 +94,7 @@ _BY_BASE: tuple[tuple[type, Callable[[Any], str]], ...] = (
     (time, _time),
     (bytes, _bytes),
 )
-_BY_TYPE: dict[type, Callable[[Any], str]] = {
-    type(None): _null,
-    str: str.__str__,
-    **{kind: render for kind, render in _BY_BASE if kind is not str},
-}
+_BY_TYPE: dict[type, Callable[[Any], str]] = {type(None): _null, **dict(_BY_BASE)}
 
 
 def header_of(records: Iterable[Mapping[str, object]]) -> list[str]:

@@ -51,11 +51,6 @@ class Payload:
     rows: int
     size: int
 
-    def read(self) -> bytes:
-        """The whole body."""
-        self.file.seek(0)
-        return self.file.read()
-
     def stream(self) -> Body:
         """The body from its start, for a PUT to send as it reads."""
         self.file.seek(0)
