@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from connector.batch import Batcher, BatchLimits
 from connector.budget import Budget
-from connector.config import AuthFlow, AuthSettings, Config, OnDelete
+from connector.config import AuthFlow, AuthSettings, BatchingSettings, Config, OnDelete
 from connector.deadletter import DeadLetter, producer_config
 from connector.decode import RegistrySettings, decoder_for
 from connector.flush import JobRunner
@@ -150,15 +150,7 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
             schema_files=config.avro.schema_files,
         ),
         mapper=Mapper(config),
-        batcher=Batcher(
-            BatchLimits(
-                batching.max_records,
-                # A job holds at most half the memory bound, so the next one fills while
-                # it runs instead of the consumer pausing for every job.
-                min(batching.max_bytes, batching.max_buffered_bytes // 2),
-                batching.max_age_seconds,
-            )
-        ),
+        batcher=Batcher(batch_limits(batching)),
         runner=runner,
         dead_letter=dead_letter,
         metrics=metrics,
@@ -201,3 +193,16 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def batch_limits(batching: BatchingSettings) -> BatchLimits:
+    """When a lane becomes a job, from the settings.
+
+    A job holds at most half the memory bound, so the next one fills while it runs
+    instead of the consumer pausing for every job.
+    """
+    return BatchLimits(
+        batching.max_records,
+        min(batching.max_bytes, batching.max_buffered_bytes // 2),
+        batching.max_age_seconds,
+    )

@@ -111,3 +111,16 @@ def test_rendered_lines_need_the_key_column():
     with pytest.raises(BulkInputError, match="no Ext__c column"):
         prepare(CsvLines(("Name",), ["a"]), Operation.UPSERT, external_id_field="Ext__c",
                 max_bytes=BIG)  # fmt: skip
+
+
+def test_an_upload_is_handed_over_in_large_pieces():
+    """Up to 1 MiB per read, whatever size http.client asks for.
+
+    It asks for 8 KiB; each piece would then wait for the GIL behind the loop thread.
+    """
+    rows = [{"Name": "x" * 1_000} for _ in range(3_000)]
+    [payload] = prepare(rows, Operation.INSERT, max_bytes=BIG)
+    body = payload.stream()
+    first = body.read(8192)
+    assert len(first) == 2**20
+    assert len(body) == payload.size
