@@ -10,7 +10,11 @@ The rules the rest of the pipeline relies on live here, in one place:
 - order: a key is in at most one batch in flight, and a key's next operation becomes
   eligible only when the batch holding its previous one is done;
 - bounds: a lane is due when it holds max records or max bytes, or when its oldest row is
-  max age old; `drain` makes every eligible row due (shutdown, revocation).
+  max age old (backlog max age while the consumer is behind: a backlog's rows are late
+  already, and fuller jobs spend fewer API calls); `drain` makes every eligible row due
+  (shutdown, revocation, a backlog just caught up), and `pressed` (paused at the memory
+  bound) makes due the lanes worth a job of their own, or the largest lane when no job
+  in flight will free memory.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class BatchLimits:
     max_records: int = 10_000
     max_bytes: int = 50 * 1024 * 1024
     max_age: float = 5.0
+    backlog_max_age: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,7 @@ class Batcher:
         self._in_flight: set[Key] = set()
         self._buffered_bytes = 0
         self._in_flight_bytes = 0
+        self._rows = 0  # counted as they come and go: the loop asks every turn
 
     @property
     def buffered_bytes(self) -> int:
@@ -164,7 +170,7 @@ class Batcher:
     @property
     def buffered_rows(self) -> int:
         """Rows waiting to be flushed (not counting those in flight)."""
-        return sum(len(queue) for queue in self._queues.values())
+        return self._rows
 
     def add(self, row: Row, now: float) -> Superseded:
         """Buffer a new row behind whatever its key already holds; the records it supersedes."""
@@ -173,6 +179,7 @@ class Batcher:
         if key not in self._queues:  # the common case, kept short: a key not buffered yet
             self._queues[key] = [entry]
             self._buffered_bytes += entry.size
+            self._rows += 1
             self._make_eligible(key)
             return ()
         return self._push(key, entry, front=False)
@@ -188,9 +195,31 @@ class Batcher:
             superseded += self._push(row.key, entry, front=True)
         return superseded
 
-    def due(self, now: float, *, limit: int, drain: bool = False) -> list[Batch]:
-        """Take up to `limit` batches from the lanes that are due, marking their keys in flight."""
-        ready = [lane for lane, state in self._lanes.items() if self._is_due(state, now, drain)]
+    def due(
+        self,
+        now: float,
+        *,
+        limit: int,
+        drain: bool = False,
+        behind: bool = False,
+        pressed: bool = False,
+    ) -> list[Batch]:
+        """Take up to `limit` batches from the lanes that are due, marking their keys in flight.
+
+        `behind`: the consumer has a backlog, so rows wait up to backlog max age. `pressed`:
+        the memory bound is reached, so lanes of at least half a job go now, and the largest
+        lane goes too when nothing in flight will free memory.
+        """
+        max_age = self._limits.backlog_max_age if behind else self._limits.max_age
+        ready = [
+            lane
+            for lane, state in self._lanes.items()
+            if self._is_due(state, now, max_age, drain=drain, pressed=pressed)
+        ]
+        if pressed and not ready and not self._in_flight_bytes and self._lanes:
+            largest = max(self._lanes, key=lambda lane: self._lanes[lane].bytes)
+            if self._lanes[largest].keys:
+                ready = [largest]
         ready.sort(key=lambda lane: _or(self._lanes[lane].oldest_since(), now))
         batches = []
         for lane in ready[:limit]:
@@ -225,17 +254,19 @@ class Batcher:
         oldest = [o for s in self._lanes.values() if (o := s.oldest_since()) is not None]
         return min(oldest) + self._limits.max_age if oldest else None
 
-    def _is_due(self, state: _LaneState, now: float, drain: bool) -> bool:  # noqa: FBT001 - private
+    def _is_due(
+        self, state: _LaneState, now: float, max_age: float, *, drain: bool, pressed: bool
+    ) -> bool:
         if not state.keys:
             return False
         if drain or len(state.keys) >= self._limits.max_records:
             return True
-        if state.bytes >= self._limits.max_bytes:
+        if state.bytes >= (self._limits.max_bytes // 2 if pressed else self._limits.max_bytes):
             return True
-        if state.oldest is None or now - state.oldest < self._limits.max_age:
+        if state.oldest is None or now - state.oldest < max_age:
             return False
         oldest = state.oldest_since()
-        return oldest is not None and now - oldest >= self._limits.max_age
+        return oldest is not None and now - oldest >= max_age
 
     def _cut(self, lane: Lane, now: float) -> Batch | None:
         state = self._lanes[lane]
@@ -261,6 +292,7 @@ class Batcher:
     def _take_head(self, key: Key, entry: _Entry) -> None:
         self._lanes[entry.row.lane].remove(key, entry.size)
         self._buffered_bytes -= entry.size
+        self._rows -= 1
         queue = self._queues[key]
         queue.pop(0)
         if not queue:
@@ -286,9 +318,11 @@ class Batcher:
         self._unlist(key)
         for entry in self._queues.pop(key, []):
             self._buffered_bytes -= entry.size
+            self._rows -= 1
         if entries:
             self._queues[key] = list(entries)
             self._buffered_bytes += sum(entry.size for entry in entries)
+            self._rows += len(entries)
             self._make_eligible(key)
 
     def _unlist(self, key: Key) -> None:

@@ -239,12 +239,36 @@ class BatchingSettings(_Frozen):
         "split at 150 MB)",
     )
     max_age_seconds: float = Field(5.0, gt=0, description="the time bound of a batch")
+    backlog_max_age_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="the time bound of a batch while a backlog waits in Kafka (its records "
+        "are late already; fuller jobs spend fewer API calls); at least max_age_seconds, "
+        "which it defaults to if that is above 30",
+    )
     max_buffered_bytes: int = Field(
         64 * 2**20, ge=2**20, description="memory bound: above it the consumer pauses"
     )
     max_in_flight: int = Field(4, ge=1, le=64, description="Bulk jobs running at once")
     retry_attempts: int = Field(5, ge=0, description="retries of a retriable row error")
     retry_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay, doubled")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        backlog = self.backlog_max_age_seconds
+        if backlog is not None and backlog < self.max_age_seconds:
+            raise ValueError(
+                f"backlog_max_age_seconds ({backlog:g}) is less than max_age_seconds "
+                f"({self.max_age_seconds:g}): a backlog's batches would wait less than live ones"
+            )
+        return self
+
+    @property
+    def backlog_max_age(self) -> float:
+        """The time bound of a batch while catching up: as set, else 30 s or max age."""
+        if self.backlog_max_age_seconds is not None:
+            return self.backlog_max_age_seconds
+        return max(30.0, self.max_age_seconds)
 
 
 class AvroSettings(_Frozen):

@@ -53,6 +53,7 @@ class Metrics:
     jobs_in_flight: Gauge
     consumer_lag: Gauge
     paused_partitions: Gauge
+    catching_up: Gauge
     api_requests_used: Gauge
     api_requests_max: Gauge
     bulk_batches_remaining: Gauge
@@ -155,6 +156,12 @@ class Metrics:
             ),
             paused_partitions=Gauge(
                 "sfsink_paused_partitions", "Partitions paused by backpressure", registry=r
+            ),
+            catching_up=Gauge(
+                "sfsink_catching_up",
+                "1 while more than a poll's worth of records waits in Kafka (batches then "
+                "wait up to backlog_max_age_seconds)",
+                registry=r,
             ),
             api_requests_used=Gauge(
                 "sfsink_api_requests_used",

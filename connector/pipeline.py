@@ -97,6 +97,7 @@ class LoopSettings:
     max_backoff: float = 300.0
     stall_after: float = 60.0
     lag_interval: float = 10.0
+    backlog_interval: float = 0.25
 
 
 class Pipeline:
@@ -143,6 +144,10 @@ class Pipeline:
         self._decoder_ok = True
         self._gate: Future[None] | None = None
         self._lag_due = 0.0
+        self._backlog_due = 0.0
+        self._lag = 0
+        self._catching_up = False
+        self._caught_up = False
         metrics.records_pending.set_function(self._tracker.unfinished_count)
 
     def run(self, stopping: Callable[[], bool]) -> None:
@@ -217,10 +222,12 @@ class Pipeline:
         if self._held:
             self._process(self._held)
         timeout = 0.1 if self._in_flight else self._poll_timeout()
-        records = self._source.poll(timeout, self._poll_size())
+        asked = self._poll_size()
+        records = self._source.poll(timeout, asked)
         self._last_poll = self._clock()
         self._metrics.last_poll.set_to_current_time()
         self._ingest(records)
+        self._watch_backlog(read_all=len(records) < asked and not self._paused)
         self._apply_backpressure()
         self._launch(drain=False)
         self._commit()
@@ -346,15 +353,37 @@ class Pipeline:
             log.info("resumed %d partitions: %d bytes buffered", len(self._paused), held)
             self._paused.clear()
 
+    def _watch_backlog(self, *, read_all: bool) -> None:
+        """Whether a backlog waits in Kafka: more than a poll's worth, asked 4 times a second.
+
+        While catching up, batches may wait up to backlog max age to fill: the records are
+        late already, and fewer, fuller jobs spend fewer API calls. It ends when little is
+        left and a poll has emptied what librdkafka fetched (`read_all`); that turn,
+        whatever is buffered goes at once, so a backlog's tail does not wait out max age.
+        """
+        now = self._clock()
+        if now >= self._backlog_due:
+            self._backlog_due = now + self._settings.backlog_interval
+            self._lag = sum(self._source.lag().values())
+            if self._lag >= self._settings.poll_records:
+                self._catching_up = True
+        if self._catching_up and read_all and self._lag < self._settings.poll_records:
+            self._catching_up = False
+            self._caught_up = True
+        self._metrics.catching_up.set(1 if self._catching_up else 0)
+
     def _launch(self, *, drain: bool) -> None:
         now = self._clock()
         room = self._settings.max_in_flight - len(self._in_flight)
         if room <= 0 or now < self._hold_until or not self._gate_open() or self._over_budget():
             return
-        # Paused at the memory bound, nothing new arrives to fill a lane: what is buffered
-        # goes now rather than at max age, or a backlog drains one max age per bound.
-        full = drain or bool(self._paused)
-        for batch in self._batcher.due(now, limit=room, drain=full):
+        flush, self._caught_up = drain or self._caught_up, False
+        # Paused at the memory bound, nothing new arrives to fill a lane: lanes worth a job
+        # go now rather than at max age, or a backlog drains one max age per bound.
+        batches = self._batcher.due(
+            now, limit=room, drain=flush, behind=self._catching_up, pressed=bool(self._paused)
+        )
+        for batch in batches:
             self._metrics.batch_records.observe(len(batch.rows))
             self._metrics.batch_bytes.observe(batch.byte_size)
             self._in_flight[self._pool.submit(self._runner.run, batch)] = batch

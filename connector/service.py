@@ -205,4 +205,5 @@ def batch_limits(batching: BatchingSettings) -> BatchLimits:
         batching.max_records,
         min(batching.max_bytes, batching.max_buffered_bytes // 2),
         batching.max_age_seconds,
+        batching.backlog_max_age,
     )

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import jwt
 import requests
 from requests.auth import AuthBase
 
@@ -71,6 +70,9 @@ class JwtBearer:
             "aud": self.audience or default_audience(login_url),
             "exp": int(time.time()) + _JWT_LIFETIME,
         }
+        # PyJWT brings cryptography: 9 MB of every process's memory, for this flow alone.
+        import jwt  # noqa: PLC0415
+
         assertion = jwt.encode(claims, self.private_key, algorithm="RS256")
         return {
             "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",

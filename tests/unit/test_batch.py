@@ -143,6 +143,48 @@ def test_a_lane_is_due_at_max_age() -> None:
     assert len(batch.rows) == 2
 
 
+def test_behind_a_backlog_a_lane_waits_backlog_max_age() -> None:
+    """While the consumer is behind, age cuts wait backlog_max_age; caught up, max_age again."""
+    batcher = Batcher(BatchLimits(max_age=5, backlog_max_age=30))
+    batcher.add(row("a", lane=DELETE), now=100)
+    assert batcher.due(106, limit=10, behind=True) == []
+    assert batcher.due(129.9, limit=10, behind=True) == []
+    [batch] = batcher.due(130, limit=10, behind=True)
+    assert batch.lane == DELETE
+    batcher.add(row("b", lane=DELETE), now=200)
+    [caught_up] = batcher.due(205, limit=10)
+    assert [r.external_id for r in caught_up.rows] == ["b"]
+
+
+def test_pressed_lanes_of_half_a_job_go_and_small_ones_wait() -> None:
+    """At the memory bound a lane of half max_bytes goes now; a small lane keeps filling."""
+    size = row_bytes(row("z", Name="x" * 80))
+    batcher = Batcher(BatchLimits(max_bytes=size * 4, max_age=60))
+    for key in "abc":
+        batcher.add(row(key, Name="x" * 80), now=0)
+    batcher.add(row("d", lane=DELETE), now=0)
+    assert batcher.due(1, limit=10) == [], "under max_bytes and max_age: not due unpressed"
+    [batch] = batcher.due(1, limit=10, pressed=True)
+    assert batch.lane == UPSERT
+    assert len(batch.rows) == 3
+    assert batcher.due(1, limit=10, pressed=True) == [], "a job in flight will free memory"
+
+
+def test_pressed_with_nothing_in_flight_the_largest_lane_goes() -> None:
+    """At the bound with no job to wait for, the largest lane goes however small."""
+    size = row_bytes(row("z", Name="x" * 80))
+    batcher = Batcher(BatchLimits(max_bytes=size * 100, max_age=60))
+    batcher.add(row("a", lane=DELETE), now=0)
+    for key in "bc":
+        batcher.add(row(key, Name="x" * 80), now=0)
+    [batch] = batcher.due(1, limit=10, pressed=True)
+    assert batch.lane == UPSERT
+    assert batcher.due(1, limit=10, pressed=True) == []
+    batcher.done(batch)
+    [rest] = batcher.due(1, limit=10, pressed=True)
+    assert rest.lane == DELETE
+
+
 def test_limit_caps_the_batches_handed_over() -> None:
     """No more batches than the in-flight room allows; the oldest lane goes first."""
     batcher = Batcher(BatchLimits())
@@ -187,3 +229,25 @@ def test_forget_drops_only_revoked_partitions_records() -> None:
     assert [(r.external_id, r.sources) for r in batch.rows] == [("a", (kept,))]
     batcher.done(batch)
     assert batcher.buffered_bytes == 0
+
+
+def test_buffered_rows_counts_every_operation_waiting() -> None:
+    """Merges, supersedes, queued operations, cuts, retries and revocations keep the count."""
+    batcher = Batcher(BatchLimits(max_age=60))
+    batcher.add(row("a", Name="x"), now=0)
+    batcher.add(row("a", Phone="1"), now=0)  # merges into a's row
+    batcher.add(row("b", Name="y"), now=0)
+    assert batcher.buffered_rows == 2
+    batcher.add(row("b", lane=DELETE), now=0)  # supersedes b's upsert
+    batcher.add(row("b", Name="again"), now=0)  # waits behind the delete
+    assert batcher.buffered_rows == 3
+    first = batcher.due(0, limit=10, drain=True)
+    assert sum(len(batch.rows) for batch in first) == 2
+    assert batcher.buffered_rows == 1
+    upsert = next(batch for batch in first if batch.lane == UPSERT)
+    batcher.requeue(upsert.rows, not_before=0)
+    for batch in first:
+        batcher.done(batch)
+    assert batcher.buffered_rows == 2
+    batcher.forget([("t", 0)])
+    assert batcher.buffered_rows == 0

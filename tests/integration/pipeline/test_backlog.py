@@ -1,0 +1,93 @@
+"""Catching up on a backlog: fuller jobs while records wait in Kafka, and no wait at its end."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from connector.salesforce import BulkClient
+from connector.service import client_settings
+from tests.integration.pipeline.conftest import Sink, wait_until
+
+
+def jobs_by_operation(sink: Sink) -> Counter[str]:
+    """How many ingest jobs the org ran, per operation."""
+    with BulkClient(client_settings(sink.config)) as client:
+        return Counter(job.operation.value for job in client.jobs("ingest"))
+
+
+def restarted(sink: Sink) -> Sink:
+    """A new run of the same group over the same topics, from its committed offsets."""
+    return Sink(sink.bootstrap, sink.topic, sink.dlq, sink.group, sink.config)
+
+
+def test_behind_a_backlog_a_small_lane_waits_for_fuller_jobs(sink_factory, emulator) -> None:
+    """Deletes among 24,000 upserts go in one or two jobs, not one per max age or pause.
+
+    The memory bound (4 MiB) makes the drain take many upsert jobs and many times max age
+    (0.3 s); without the backlog bound each pause or max age would also cut a delete job.
+    """
+    sink = sink_factory(
+        batching={
+            "max_age_seconds": 0.3,
+            "backlog_max_age_seconds": 600,
+            "max_buffered_bytes": 4 * 2**20,
+            "max_in_flight": 2,
+        }
+    )
+    seeded = 300
+    sink.produce([(f"d{i}", {"Name": f"d{i}"}) for i in range(seeded)])
+    sink.start()
+    wait_until(lambda: sink.committed() == seeded, what="the seed committed")
+    sink.stop_and_join()
+    assert jobs_by_operation(sink)["delete"] == 0
+
+    upserts = 24_000
+    events: list[tuple[object, object]] = []
+    for i in range(upserts):
+        events.append((f"u{i}", {"Name": f"u{i}", "Description": "x" * 200}))
+        if i % 40 == 0 and i // 40 < seeded:  # every delete in the backlog's first half
+            events.append((f"d{i // 40}", None))
+    sink.produce(events)
+    again = restarted(sink)
+    again.start()
+    wait_until(
+        lambda: again.committed() == seeded + len(events),
+        timeout=180,
+        what="the backlog committed",
+    )
+    again.stop_and_join()
+    jobs = jobs_by_operation(again)
+    assert jobs["upsert"] >= 5, "the bound made the drain take many jobs"
+    assert 1 <= jobs["delete"] <= 2, jobs
+    live = {r["ExternalKey__c"] for r in emulator.admin.live("Account")}
+    assert live == {f"u{i}" for i in range(upserts)}
+    assert again.registry.get_sample_value("sfsink_catching_up") == 0
+
+
+def test_the_tail_of_a_backlog_goes_when_caught_up_not_at_max_age(sink_factory, emulator) -> None:
+    """Once the backlog is read, what is buffered is written at once, not max age later."""
+    sink = sink_factory(batching={"max_age_seconds": 600})
+    keys = 3_000
+    sink.produce([(f"t{i % keys}", {"Name": f"t{i}"}) for i in range(30_000)])
+    sink.start()
+    wait_until(lambda: sink.committed() == 30_000, timeout=60, what="the backlog committed")
+    sink.stop_and_join()
+    names = {r["ExternalKey__c"]: r["Name"] for r in emulator.admin.live("Account")}
+    assert names == {f"t{k}": f"t{27_000 + k}" for k in range(keys)}
+
+
+def test_after_a_backlog_live_records_go_at_max_age_again(sink_factory) -> None:
+    """Caught up, the backlog bound no longer applies: a live record waits max age, no more."""
+    sink = sink_factory(batching={"max_age_seconds": 0.3, "backlog_max_age_seconds": 600})
+    backlog = 30_000
+    sink.produce([(f"b{i % 500}", {"Name": f"b{i}"}) for i in range(backlog)])
+    sink.start()
+    wait_until(
+        lambda: sink.registry.get_sample_value("sfsink_catching_up") == 1, what="catching up"
+    )
+    wait_until(lambda: sink.committed() == backlog, timeout=60, what="the backlog committed")
+    for live in range(1, 4):
+        sink.produce([(f"live{live}", {"Name": "live"})])
+        wait_until(lambda n=live: sink.committed() == backlog + n, timeout=20, what="live record")
+    assert sink.registry.get_sample_value("sfsink_catching_up") == 0
+    sink.stop_and_join()
