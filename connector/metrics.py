@@ -159,8 +159,8 @@ class Metrics:
             ),
             catching_up=Gauge(
                 "sfsink_catching_up",
-                "1 while more than a poll's worth of records waits in Kafka (batches then "
-                "wait up to backlog_max_age_seconds)",
+                "1 while catching up on a backlog waiting in Kafka (batches then wait up to "
+                "backlog_max_age_seconds)",
                 registry=r,
             ),
             api_requests_used=Gauge(
