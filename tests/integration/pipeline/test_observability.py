@@ -164,7 +164,11 @@ def test_prometheus_scrapes_a_real_run(sink_factory, emulator, prometheus, tmp_p
     scraper = Scraper(port)
     scraper.start()
     proc = start(sink, tmp_path, port)
+    up = f'up{{job="sfsink", instance="{target}"}} == 1'
     try:
+        # Prometheus must see the flow, not only its end: a run finished before its first
+        # scrape shows flat counters, and rates of zero (seen once on a loaded CI machine).
+        wait_until(lambda: holds(prometheus, up), timeout=30, what="Prometheus scraping")
         for _ in range(3):  # records keep arriving while the scraper scrapes
             _progress(sink, produced // 2)
             produced = waves(sink, produced, 200)
@@ -193,8 +197,6 @@ def test_prometheus_scrapes_a_real_run(sink_factory, emulator, prometheus, tmp_p
             assert calls.format(endpoint, status).replace("'", '"') in text
         assert calls.format("ingest_upload", "201").replace("'", '"') in text
 
-        up = f'up{{job="sfsink", instance="{target}"}} == 1'
-        wait_until(lambda: holds(prometheus, up), timeout=30, what="Prometheus scraping")
         exprs = dashboard_exprs()
         wait_until(lambda: all(holds(prometheus, e) for e in exprs), 45, "every panel's data")
         # The identity held at each of Prometheus' own scrapes too, at 1 s resolution.
