@@ -96,8 +96,7 @@ class LoopSettings:
     poll_records: int = 5_000
     max_backoff: float = 300.0
     stall_after: float = 60.0
-    lag_interval: float = 10.0
-    backlog_interval: float = 0.25
+    lag_interval: float = 0.25
 
 
 class Pipeline:
@@ -144,7 +143,6 @@ class Pipeline:
         self._decoder_ok = True
         self._gate: Future[None] | None = None
         self._lag_due = 0.0
-        self._backlog_due = 0.0
         self._lag = 0
         self._catching_up = False
         self._caught_up = False
@@ -356,17 +354,21 @@ class Pipeline:
             self._paused.clear()
 
     def _watch_backlog(self, *, read_all: bool) -> None:
-        """Whether a backlog waits in Kafka: more than a poll's worth, asked 4 times a second.
+        """Consumer lag, asked 4 times a second: its gauges, and whether a backlog waits.
 
-        While catching up, batches may wait up to backlog max age to fill: the records are
-        late already, and fewer, fuller jobs spend fewer API calls. It ends when little is
-        left and a poll has emptied what librdkafka fetched (`read_all`); that turn,
-        whatever is buffered goes at once, so a backlog's tail does not wait out max age.
+        A backlog is more than a poll's worth. While catching up, batches may wait up to
+        backlog max age to fill: the records are late already, and fewer, fuller jobs spend
+        fewer API calls. It ends when little is left and a poll has emptied what librdkafka
+        fetched (`read_all`); that turn, whatever is buffered goes at once, so a backlog's
+        tail does not wait out max age.
         """
         now = self._clock()
-        if now >= self._backlog_due:
-            self._backlog_due = now + self._settings.backlog_interval
-            self._lag = sum(self._source.lag().values())
+        if now >= self._lag_due:  # asking librdkafka per poll would cost more than it tells
+            self._lag_due = now + self._settings.lag_interval
+            lags = self._source.lag()
+            for (topic, partition), lag in lags.items():
+                self._metrics.consumer_lag.labels(topic, str(partition)).set(lag)
+            self._lag = sum(lags.values())
             if self._lag >= self._settings.poll_records:
                 self._catching_up = True
         if self._catching_up and read_all and self._lag < self._settings.poll_records:
@@ -545,11 +547,6 @@ class Pipeline:
         self._metrics.buffered_bytes.set(self._batcher.buffered_bytes)
         self._metrics.jobs_in_flight.set(len(self._in_flight))
         self._metrics.paused_partitions.set(len(self._paused))
-        now = self._clock()
-        if now >= self._lag_due:  # asking librdkafka per poll would cost more than it tells
-            self._lag_due = now + self._settings.lag_interval
-            for (topic, partition), lag in self._source.lag().items():
-                self._metrics.consumer_lag.labels(topic, str(partition)).set(lag)
 
 
 def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:
