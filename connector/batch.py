@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from connector import csvline
-from connector.records import Lane, Row, SourceRecord
+from connector.records import Kept, Lane, Row
 
 Key = tuple[str, str, str]
 
@@ -52,30 +52,20 @@ class Batch:
         return sum(len(row.sources) for row in self.rows)
 
 
-# What Python spends around the text, measured with tracemalloc (bench/memory.py): a
-# buffered row (Row, its key, its queue entry and index slots) and each Kafka record it
-# keeps (SourceRecord, Position, the bytes objects' headers).
+# What Python spends around the text, measured with tracemalloc: a buffered row (Row,
+# its key, its queue entry and index slots) and each record it keeps (Kept, Position,
+# their ints; the record's bytes are spooled to disk).
 ROW_OVERHEAD = 700
-SOURCE_OVERHEAD = 260
+KEPT_OVERHEAD = 170
 
 
 def row_bytes(row: Row) -> int:
-    """Memory a buffered row holds: its line, its key, and the records kept for dead letters.
+    """Memory a buffered row holds: its line, its key, and its records' places.
 
     This is what the memory bound counts, so it estimates the process's real memory, not
     just the CSV text.
     """
-    raw = sum(
-        SOURCE_OVERHEAD + len(s.key or b"") + len(s.value or b"") + _header_bytes(s)
-        for s in row.sources
-    )
-    return ROW_OVERHEAD + len(row.line) + len(row.external_id) + raw
-
-
-def _header_bytes(source: SourceRecord) -> int:
-    if not source.headers:
-        return 0
-    return sum(len(name) + len(value or b"") + 80 for name, value in source.headers)
+    return ROW_OVERHEAD + len(row.line) + len(row.external_id) + KEPT_OVERHEAD * len(row.sources)
 
 
 @dataclass(slots=True)
@@ -88,7 +78,7 @@ class _Entry:
     not_before: float = 0.0
 
 
-Superseded = tuple[SourceRecord, ...]
+Superseded = tuple[Kept, ...]
 
 
 def _follow(older: _Entry, newer: _Entry) -> tuple[list[_Entry], Superseded]:

@@ -249,6 +249,11 @@ class BatchingSettings(_Frozen):
     max_buffered_bytes: int = Field(
         64 * 2**20, ge=2**20, description="memory bound: above it the consumer pauses"
     )
+    spool_dir: Path | None = Field(
+        None,
+        description="where buffered records' bytes wait on disk for a possible dead letter "
+        "(unlinked files, gone with the process; default the system's temp directory)",
+    )
     max_in_flight: int = Field(4, ge=1, le=64, description="Bulk jobs running at once")
     retry_attempts: int = Field(5, ge=0, description="retries of a retriable row error")
     retry_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay, doubled")

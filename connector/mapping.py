@@ -12,7 +12,7 @@ from connector import csvline
 from connector.config import Config, OnDelete, Route, SalesforceType
 from connector.csvline import Columns
 from connector.errors import MappingError
-from connector.records import Action, ChangeEvent, Lane, Op, Row
+from connector.records import Action, ChangeEvent, Kept, Lane, Op, Row
 from connector.salesforce.csvio import NULL, cell
 
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -27,8 +27,8 @@ class Mapper:
         self._config = config
         self._plans: dict[str, _RoutePlan | None] = {}
 
-    def to_row(self, event: ChangeEvent) -> Row | None:
-        """The row for this event, or None when its route ignores deletes.
+    def to_row(self, event: ChangeEvent, kept: Kept) -> Row | None:
+        """The row for this event, holding `kept` (its record), or None if deletes are ignored.
 
         Raises:
             MappingError: the event cannot be written; dead-letter it with this reason.
@@ -38,8 +38,8 @@ class Mapper:
         if event.op is Op.DELETE:
             if plan.delete_lane is None:
                 return None
-            return Row(plan.delete_lane, external_id, (), "", (event.record,))
-        return plan.upsert(event, external_id)
+            return Row(plan.delete_lane, external_id, (), "", (kept,))
+        return plan.upsert(event, external_id, kept)
 
     def sobject_for(self, topic: str) -> str:
         """The object a routed topic writes to."""
@@ -119,7 +119,7 @@ class _RoutePlan:
         self._steps: dict[str, tuple[str, Render] | None] = {}
         self._shapes: dict[tuple[str, ...], _Shape] = {}
 
-    def upsert(self, event: ChangeEvent, external_id: str) -> Row:
+    def upsert(self, event: ChangeEvent, external_id: str, kept: Kept) -> Row:
         values = event.fields
         names = tuple(values)
         shape = self._shapes.get(names) or self._learn_shape(names)
@@ -137,7 +137,7 @@ class _RoutePlan:
         cells.append(external_id)
         group = cells[shape.group] if shape.group is not None else ""
         line = csvline.render(cells)
-        return Row(self.upsert_lane, external_id, shape.columns, line, (event.record,), group=group)
+        return Row(self.upsert_lane, external_id, shape.columns, line, (kept,), group=group)
 
     def _learn_shape(self, names: tuple[str, ...]) -> _Shape:
         """The plan for one field order; the external id, then constants, win a column."""

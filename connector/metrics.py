@@ -40,6 +40,7 @@ class Metrics:
     records_dead_lettered: Counter
     records_released: Counter
     records_pending: Gauge
+    spool_bytes: Gauge
     record_errors: Counter
     bulk_jobs: Counter
     salesforce_requests: Counter
@@ -96,6 +97,11 @@ class Metrics:
             ),
             records_pending=Gauge(
                 "sfsink_records_pending", "Records consumed and not yet final", registry=r
+            ),
+            spool_bytes=Gauge(
+                "sfsink_spool_bytes",
+                "Disk held by buffered records' bytes, kept for dead letters until committed",
+                registry=r,
             ),
             record_errors=Counter(
                 "sfsink_record_errors",

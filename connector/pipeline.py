@@ -44,7 +44,8 @@ from connector.flush import BatchOutcome, RowFailure
 from connector.mapping import Mapper
 from connector.metrics import Metrics
 from connector.offsets import OffsetTracker
-from connector.records import ChangeEvent, SourceRecord
+from connector.records import ChangeEvent, Kept, SourceRecord
+from connector.spool import RecordSpool
 
 log = logging.getLogger(__name__)
 TP = tuple[str, int]
@@ -111,6 +112,7 @@ class Pipeline:
         batcher: Batcher,
         runner: Runner,
         dead_letter: DeadLetterSink,
+        spool: RecordSpool,
         metrics: Metrics,
         budget: Budget,
         settings: LoopSettings,
@@ -122,6 +124,7 @@ class Pipeline:
         self._batcher = batcher
         self._runner = runner
         self._dead_letter = dead_letter
+        self._spool = spool
         self._metrics = metrics
         self._budget = budget
         self._budget_hold: str | None = None
@@ -147,6 +150,7 @@ class Pipeline:
         self._catching_up = False
         self._caught_up = False
         metrics.records_pending.set_function(self._tracker.unfinished_count)
+        metrics.spool_bytes.set_function(spool.disk_bytes)
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""
@@ -162,6 +166,7 @@ class Pipeline:
         finally:
             self._source.close()
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._spool.close()
 
     def _check_leftovers(self, delay: float = 0.0) -> None:
         """Close the gate until jobs a previous owner left running have ended.
@@ -291,10 +296,11 @@ class Pipeline:
         now = self._clock()
         failures: list[Failure] = []
         ignored: list[SourceRecord] = []
-        superseded: list[SourceRecord] = []
+        superseded: list[Kept] = []
         for index, record in enumerate(records):
             try:
-                row = self._mapper.to_row(self._decoder.decode(record))
+                event = self._decoder.decode(record)
+                row = self._mapper.to_row(event, self._spool.keep(record))
             except RecordError as exc:
                 failures.append(_record_failure(record, exc))
                 continue
@@ -320,7 +326,7 @@ class Pipeline:
         self._supersede(superseded)
         self._send_dead_letters(failures)
 
-    def _supersede(self, records: Sequence[SourceRecord]) -> None:
+    def _supersede(self, records: Sequence[Kept]) -> None:
         """Records a later one of their key replaces whole are final: count and mark them."""
         if not records:
             return
@@ -466,7 +472,7 @@ class Pipeline:
             not_before = now + min(delay, self._settings.max_backoff)
             self._supersede(self._batcher.requeue([row], not_before=not_before))
         dead = [*outcome.dead, *(replace(f, reason="retries_exhausted") for f in exhausted)]
-        self._send_dead_letters([f for failure in dead for f in _row_failures(failure)])
+        self._send_dead_letters([f for failure in dead for f in self._row_failures(failure)])
 
     def _send_dead_letters(self, failures: list[Failure]) -> None:
         """Send these and any earlier ones Kafka did not take; only acked ones are final."""
@@ -490,6 +496,7 @@ class Pipeline:
         if not offsets:
             return
         self._source.commit(offsets)
+        self._spool.committed(offsets)
         now_ms = time.time() * 1000
         for timestamp in self._tracker.committed(offsets):
             if timestamp is not None:
@@ -533,11 +540,13 @@ class Pipeline:
             offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
             self._source.commit(offsets)
             self._tracker.committed(offsets)
+            self._spool.committed(offsets)
         with self._metrics.accounting:
             self._metrics.records_released.inc(self._tracker.forget(revoked))
         for topic, partition in revoked:
             self._metrics.consumer_lag.remove(topic, str(partition))
         self._batcher.forget(revoked)
+        self._spool.forget(revoked)
         self._held = [r for r in self._held if r.position.topic_partition not in revoked]
         self._paused -= revoked
         self._assigned -= revoked
@@ -547,6 +556,21 @@ class Pipeline:
         self._metrics.buffered_bytes.set(self._batcher.buffered_bytes)
         self._metrics.jobs_in_flight.set(len(self._in_flight))
         self._metrics.paused_partitions.set(len(self._paused))
+
+    def _row_failures(self, failure: RowFailure) -> list[Failure]:
+        return [
+            Failure(
+                record=self._spool.read(kept),
+                stage=Stage.TASK_PUT,
+                executing_class="connector.flush.JobRunner",
+                reason=failure.reason,
+                error_class="connector.errors.RowRejectedError",
+                message=f"{failure.code}: {failure.message}",
+                attempts=failure.row.attempt + 1,
+                salesforce=failure.salesforce(),
+            )
+            for kept in failure.row.sources
+        ]
 
 
 def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:
@@ -564,19 +588,3 @@ def _record_failure(record: SourceRecord, exc: RecordError) -> Failure:
         error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
         message=str(exc),
     )
-
-
-def _row_failures(failure: RowFailure) -> list[Failure]:
-    return [
-        Failure(
-            record=source,
-            stage=Stage.TASK_PUT,
-            executing_class="connector.flush.JobRunner",
-            reason=failure.reason,
-            error_class="connector.errors.RowRejectedError",
-            message=f"{failure.code}: {failure.message}",
-            attempts=failure.row.attempt + 1,
-            salesforce=failure.salesforce(),
-        )
-        for source in failure.row.sources
-    ]

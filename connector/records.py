@@ -37,6 +37,18 @@ class SourceRecord:
     timestamp_ms: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A record as a buffered row keeps it: its place in Kafka, and where its bytes wait.
+
+    The bytes are in the pipeline's spool (connector.spool), read back only to
+    dead-letter the record.
+    """
+
+    position: Position
+    at: int
+
+
 class Op(StrEnum):
     """What a change event asks of its key's record."""
 
@@ -91,17 +103,17 @@ class Row:
 
     The fields are kept as one CSV line (`line`) under `columns`, a tuple shared by the
     rows of one shape (connector.csvline); cells are already coerced (None became
-    `#N/A`). A delete has no columns. `sources` holds the original records, oldest first,
-    because the row's outcome is theirs: applied together, or dead-lettered with their
-    own bytes. `group` is the value rows are sorted by inside a batch (a parent id) to
-    keep lock contention down.
+    `#N/A`). A delete has no columns. `sources` holds the original records (their places:
+    see Kept), oldest first, because the row's outcome is theirs: applied together, or
+    dead-lettered with their own bytes. `group` is the value rows are sorted by inside a
+    batch (a parent id) to keep lock contention down.
     """
 
     lane: Lane
     external_id: str
     columns: csvline.Columns
     line: str
-    sources: tuple[SourceRecord, ...]
+    sources: tuple[Kept, ...]
     attempt: int = 0
     group: str = ""
 
@@ -111,7 +123,7 @@ class Row:
         lane: Lane,
         external_id: str,
         fields: Mapping[str, str],
-        sources: tuple[SourceRecord, ...],
+        sources: tuple[Kept, ...],
         *,
         attempt: int = 0,
         group: str = "",

@@ -36,6 +36,7 @@ from connector.salesforce import (
 )
 from connector.salesforce.auth import AuthFlow as ClientAuth
 from connector.source import Source
+from connector.spool import RecordSpool
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
         batcher=Batcher(batch_limits(batching)),
         runner=runner,
         dead_letter=dead_letter,
+        spool=RecordSpool(batching.spool_dir),
         metrics=metrics,
         budget=budget,
         settings=LoopSettings(

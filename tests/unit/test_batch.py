@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from connector.batch import Batch, Batcher, BatchLimits, row_bytes
-from connector.records import Action, Lane, Position, Row, SourceRecord
+from connector.records import Action, Kept, Lane, Position, Row
 from connector.salesforce.csvio import NULL
 
 UPSERT = Lane("Account", Action.UPSERT, "Ext__c")
@@ -15,8 +15,8 @@ _offsets = iter(range(1_000_000))
 
 def row(key: str, lane: Lane = UPSERT, group: str = "", **fields: str) -> Row:
     """A row for `key` backed by one fresh Kafka record."""
-    source = SourceRecord(Position("t", 0, next(_offsets)), key.encode(), b"{}")
-    return Row.of(lane, key, fields, (source,), group=group)
+    offset = next(_offsets)
+    return Row.of(lane, key, fields, (Kept(Position("t", 0, offset), offset),), group=group)
 
 
 def drain(batcher: Batcher, now: float = 0.0) -> list[Batch]:
@@ -219,8 +219,8 @@ def test_buffered_bytes_count_until_done() -> None:
 def test_forget_drops_only_revoked_partitions_records() -> None:
     """Rows of revoked partitions go; a merged row keeps the records of kept partitions."""
     batcher = Batcher(BatchLimits())
-    kept = SourceRecord(Position("t", 1, 0), b"a", b"{}")
-    gone = SourceRecord(Position("t", 0, 0), b"a", b"{}")
+    kept = Kept(Position("t", 1, 0), 0)
+    gone = Kept(Position("t", 0, 0), 1)
     batcher.add(Row.of(UPSERT, "a", {"Name": "1"}, (gone,)), now=0)
     batcher.add(Row.of(UPSERT, "a", {"Phone": "2"}, (kept,)), now=0)
     batcher.add(Row.of(UPSERT, "b", {"Name": "3"}, (gone,)), now=0)

@@ -11,7 +11,7 @@ import pytest
 from connector.config import Config, SalesforceType
 from connector.errors import MappingError, RecordError
 from connector.mapping import Mapper, coerce, to_text
-from connector.records import Action, ChangeEvent, Op, Position, SourceRecord
+from connector.records import Action, ChangeEvent, Kept, Op, Position, Row, SourceRecord
 from connector.salesforce.csvio import NULL
 
 BASE: dict[str, Any] = {
@@ -38,11 +38,17 @@ def event(
     return ChangeEvent(record=record, key=key, op=op, fields=fields)
 
 
+def row_of(m: Mapper, e: ChangeEvent) -> Row | None:
+    """The event's row, its record spooled at offset 0."""
+    return m.to_row(e, Kept(e.position, 0))
+
+
 def test_mapped_fields_are_renamed_dropped_and_nulls_kept() -> None:
     """Mapped names are used, null-mapped and unmapped fields dropped, None and "" clear."""
     m = mapper(fields={"first": "FirstName", "secret": None, "phone": "Phone", "t": "Title"})
-    row = m.to_row(
-        event({"first": "Ada", "secret": "x", "phone": None, "t": "", "other": 1}, key={"id": 42})
+    row = row_of(
+        m,
+        event({"first": "Ada", "secret": "x", "phone": None, "t": "", "other": 1}, key={"id": 42}),
     )
     assert row is not None
     assert dict(row.fields) == {"FirstName": "Ada", "Phone": NULL, "Title": NULL, "Ext__c": "42"}
@@ -53,7 +59,7 @@ def test_mapped_fields_are_renamed_dropped_and_nulls_kept() -> None:
 
 def test_absent_fields_stay_absent() -> None:
     """A sparse event yields only the fields it carries (others stay untouched)."""
-    row = mapper(pass_unmapped=True).to_row(event({"Title": "CTO"}, key="c1"))
+    row = row_of(mapper(pass_unmapped=True), event({"Title": "CTO"}, key="c1"))
     assert row is not None
     assert dict(row.fields) == {"Title": "CTO", "Ext__c": "c1"}
 
@@ -67,7 +73,7 @@ def test_key_from_a_value_path_and_relationship_columns() -> None:
         group_by="Account.Ext__c",
         constants={"LeadSource": "sfsink"},
     )
-    row = m.to_row(event({"meta": {"uid": "u-9"}, "account": "a-1"}))
+    row = row_of(m, event({"meta": {"uid": "u-9"}, "account": "a-1"}))
     assert row is not None
     assert dict(row.fields) == {"Account.Ext__c": "a-1", "LeadSource": "sfsink", "Ext__c": "u-9"}
     assert row.group == "a-1"
@@ -76,13 +82,13 @@ def test_key_from_a_value_path_and_relationship_columns() -> None:
 def test_deletes_follow_the_routes_delete_action() -> None:
     """A delete becomes a delete or hardDelete row, or nothing when deletes are ignored."""
     gone = event({}, key=5, op=Op.DELETE)
-    delete = mapper().to_row(gone)
+    delete = row_of(mapper(), gone)
     assert delete is not None
     assert (delete.lane.action, delete.external_id, dict(delete.fields)) == (Action.DELETE, "5", {})
-    hard = mapper(on_delete="hard_delete").to_row(gone)
+    hard = row_of(mapper(on_delete="hard_delete"), gone)
     assert hard is not None
     assert hard.lane.action is Action.HARD_DELETE
-    assert mapper(on_delete="ignore").to_row(gone) is None
+    assert row_of(mapper(on_delete="ignore"), gone) is None
 
 
 @pytest.mark.parametrize(
@@ -97,7 +103,7 @@ def test_deletes_follow_the_routes_delete_action() -> None:
 def test_a_missing_key_is_a_record_error(key: object, route: dict[str, Any], reason: str) -> None:
     """Without an external id value the event is dead-lettered, never written."""
     with pytest.raises(MappingError) as caught:
-        mapper(**route).to_row(event({"x": 1}, key=key))
+        row_of(mapper(**route), event({"x": 1}, key=key))
     assert caught.value.reason == reason
     assert isinstance(caught.value, RecordError)
 
@@ -105,14 +111,14 @@ def test_a_missing_key_is_a_record_error(key: object, route: dict[str, Any], rea
 def test_an_unrouted_topic_is_a_record_error() -> None:
     """A topic no route matches is reported, not guessed."""
     with pytest.raises(MappingError, match="no route matches topic 'other'"):
-        mapper().to_row(event({}, key=1, topic="other"))
+        row_of(mapper(), event({}, key=1, topic="other"))
 
 
 def test_an_uncoercible_value_names_the_field() -> None:
     """A value that does not fit the declared type is a bad_value with the field's name."""
     m = mapper(fields={"n": "NumberOfEmployees"}, coerce={"NumberOfEmployees": "int"})
     with pytest.raises(MappingError, match="'n' → NumberOfEmployees: 'many' is not a number"):
-        m.to_row(event({"n": "many"}, key=1))
+        row_of(m, event({"n": "many"}, key=1))
 
 
 @pytest.mark.parametrize(

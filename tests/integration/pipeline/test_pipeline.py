@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from connector.salesforce import BulkClient, JobState
 from connector.service import client_settings
 from devstack import free_port
@@ -55,12 +57,16 @@ def test_bad_records_are_dead_lettered_and_the_stream_goes_on(sink_factory, emul
     wait_until(lambda: sink.committed() == 5, what="every record final and committed")
     sink.stop_and_join()
     assert set(by_key(emulator.admin.records("Account"))) == {"ok1", "ok2"}
-    letters = {m.offset(): dict(m.headers()) for m in sink.dead_letters(3)}
+    messages = sink.dead_letters(3)
+    letters = {m.offset(): dict(m.headers()) for m in messages}
     reasons = sorted(h["sfsink.errors.reason"] for h in letters.values())
     assert reasons == [b"missing_key", b"salesforce_rejected", b"undecodable"]
     rejected = next(
         h for h in letters.values() if h["sfsink.errors.reason"] == b"salesforce_rejected"
     )
+    # a rejected row's record comes back from the spool with its own bytes
+    [original] = [m for m in messages if m.key() == b'"long"']
+    assert json.loads(original.value()) == {"Name": "x" * 300}
     assert rejected["__connect.errors.offset"] == b"3"
     assert rejected["__connect.errors.stage"] == b"TASK_PUT"
     assert rejected["sfsink.errors.salesforce.status_code"] == b"STRING_TOO_LONG"

@@ -1,0 +1,110 @@
+"""The record spool: bytes back exactly as consumed, segments gone once committed."""
+
+from __future__ import annotations
+
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from connector.batch import Batcher, BatchLimits
+from connector.errors import FatalError
+from connector.records import Action, Lane, Position, Row, SourceRecord
+from connector.spool import RecordSpool
+
+LANE = Lane("Account", Action.UPSERT, "Ext__c")
+
+
+def record(partition: int, offset: int, value: bytes | None = b"v" * 100) -> SourceRecord:
+    """A record of topic t, keyed by its offset."""
+    return SourceRecord(Position("t", partition, offset), f"k{offset}".encode(), value)
+
+
+def test_records_read_back_exactly_as_consumed(tmp_path: Path) -> None:
+    """Null keys and values, empty bytes, headers with null values, non-ASCII names."""
+    records = [
+        SourceRecord(Position("t", 0, 0), None, None),
+        SourceRecord(Position("t", 0, 1), b"", b"", (), 0),
+        SourceRecord(
+            Position("t", 3, 2),
+            b"\x00key",
+            bytes(range(256)),
+            (("trace", b"abc"), ("empty", None), ("zählung", b"\xff")),
+            1_700_000_000_123,
+        ),
+    ]
+    spool = RecordSpool(tmp_path)
+    kept = [spool.keep(r) for r in records]
+    assert [k.position for k in kept] == [r.position for r in records]
+    assert [spool.read(k) for k in reversed(kept)] == records[::-1]
+    spool.close()
+
+
+def test_segments_go_once_every_record_in_them_is_committed(tmp_path: Path) -> None:
+    """A segment holding two partitions waits for both; the one being written stays."""
+    spool = RecordSpool(tmp_path, segment_bytes=1_000)
+    kept = [spool.keep(record(offset % 2, offset)) for offset in range(40)]
+    offset = 39
+    segments = spool.segment_count
+    assert segments > 3
+    spool.committed({("t", 0): 40})  # partition 1 holds every segment back
+    assert spool.segment_count == segments
+    assert spool.read(kept[1]) == record(1, 1)
+    spool.committed({("t", 1): 20})  # every segment up to offset 19
+    assert 1 < spool.segment_count < segments
+    assert spool.read(kept[39]) == record(1, 39)
+    with pytest.raises(LookupError):
+        spool.read(kept[0])
+    spool.committed({("t", 1): 40})
+    assert spool.segment_count == 1  # the one being written
+    while spool.disk_bytes() < 1_000:  # fill it up, then commit all of it
+        spool.keep(record(0, offset := offset + 1))
+    spool.committed({("t", 0): offset + 1})
+    spool.keep(record(0, offset + 1))  # a full segment no record needs is closed
+    assert spool.segment_count == 1
+    assert spool.disk_bytes() == len(f"k{offset + 1}") + 100 + 20
+    spool.close()
+
+
+def test_revoked_partitions_release_their_segments(tmp_path: Path) -> None:
+    """A revoked partition's rows were dropped: its records hold no segment."""
+    spool = RecordSpool(tmp_path, segment_bytes=500)
+    for offset in range(20):
+        spool.keep(record(5, offset))
+    assert spool.segment_count > 2
+    spool.forget([("t", 5)])
+    assert spool.segment_count == 1
+    spool.close()
+
+
+def test_an_unwritable_directory_stops_with_a_clear_error(tmp_path: Path) -> None:
+    """The process must stop (nothing committed), naming where it tried to write."""
+    missing = tmp_path / "no-such-dir"
+    with pytest.raises(FatalError, match="no-such-dir"):
+        RecordSpool(missing).keep(record(0, 0))
+
+
+def test_segments_leave_no_file_behind(tmp_path: Path) -> None:
+    """Segments are unlinked at creation: a killed process leaves nothing to clean up."""
+    spool = RecordSpool(tmp_path)
+    spool.keep(record(0, 0))
+    assert list(tmp_path.iterdir()) == []
+    spool.close()
+
+
+def test_buffered_rows_hold_their_records_places_not_their_bytes(tmp_path: Path) -> None:
+    """4 KB records cost their rows a few hundred bytes each, and the bound counts no less."""
+    spool = RecordSpool(tmp_path)
+    batcher = Batcher(BatchLimits(max_age=60))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for offset in range(2_000):
+        value = os.urandom(4_096)
+        kept = spool.keep(SourceRecord(Position("t", 0, offset), f"k{offset}".encode(), value))
+        batcher.add(Row.of(LANE, f"k{offset}", {"Name": f"n{offset}"}, (kept,)), now=0)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    spool.close()
+    assert held < 2_000 * 1_000, f"{held / 2_000:.0f} bytes a row"
+    assert batcher.buffered_bytes >= held, "the memory bound must not count less than is held"
