@@ -254,6 +254,12 @@ class BatchingSettings(_Frozen):
         description="where buffered records' bytes wait on disk for a possible dead letter "
         "(unlinked files, gone with the process; default the system's temp directory)",
     )
+    max_spool_bytes: int = Field(
+        2**30,
+        ge=8 * 2**20,
+        description="disk bound of that spool (records not yet committed, by whole "
+        "segments of an eighth of it, at most 8 MiB): above it the consumer pauses",
+    )
     max_in_flight: int = Field(4, ge=1, le=64, description="Bulk jobs running at once")
     retry_attempts: int = Field(5, ge=0, description="retries of a retriable row error")
     retry_backoff_seconds: float = Field(2.0, gt=0, description="first retry delay, doubled")

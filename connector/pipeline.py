@@ -90,6 +90,7 @@ class LoopSettings:
     """The loop's own bounds."""
 
     max_buffered_bytes: int
+    max_spool_bytes: int
     max_in_flight: int
     retry_attempts: int
     retry_backoff: float
@@ -256,14 +257,17 @@ class Pipeline:
         return None
 
     def _poll_size(self) -> int:
-        """As many records as fit under the memory bound, by their average size so far.
+        """As many records as fit under both bounds, by their average size so far.
 
         Backpressure acts between polls; sizing each poll keeps one poll from
-        overshooting the bound by thousands of records.
+        overshooting a bound by thousands of records.
         """
         if not self._record_size:
             return min(100, self._settings.poll_records)  # a first look, to learn the size
-        room = self._settings.max_buffered_bytes - self._batcher.buffered_bytes
+        room = min(
+            self._settings.max_buffered_bytes - self._batcher.buffered_bytes,
+            self._settings.max_spool_bytes - self._spool.disk_bytes(),
+        )
         fitting = room // self._record_size
         return int(min(max(fitting, 1), self._settings.poll_records))
 
@@ -344,17 +348,32 @@ class Pipeline:
         self._record_size = 0.8 * self._record_size + 0.2 * size if self._record_size else size
 
     def _apply_backpressure(self) -> None:
-        held = self._batcher.buffered_bytes
-        limit = self._settings.max_buffered_bytes
-        if held >= limit or self._held:
+        """Pause above the memory bound or the spool's disk bound; resume below 3/4 of both.
+
+        The spool holds every record not yet committed, so one row retried for minutes
+        holds its partition's later records there: the disk bound keeps that finite.
+        """
+        held, limit = self._batcher.buffered_bytes, self._settings.max_buffered_bytes
+        spooled, disk = self._spool.disk_bytes(), self._settings.max_spool_bytes
+        if held >= limit or spooled >= disk or self._held:
             to_pause = set(self._source.assignment()) - self._paused
             if to_pause:
                 self._source.pause(to_pause)
                 self._paused |= to_pause
-                log.info("paused %d partitions: %d bytes buffered", len(to_pause), held)
+                log.info(
+                    "paused %d partitions: %d bytes buffered, %d spooled",
+                    len(to_pause),
+                    held,
+                    spooled,
+                )
         # Resumed at three quarters, not half: at half the loop sat idle while two jobs
         # ran (a 1M drain spent 58 s of 135 paused; 38 s of 115 at three quarters).
-        elif self._paused and held < limit - limit // 4 and not self._held:
+        elif (
+            self._paused
+            and held < limit - limit // 4
+            and spooled < disk - disk // 4
+            and not self._held
+        ):
             self._source.resume(self._paused)
             log.info("resumed %d partitions: %d bytes buffered", len(self._paused), held)
             self._paused.clear()

@@ -36,7 +36,7 @@ from connector.salesforce import (
 )
 from connector.salesforce.auth import AuthFlow as ClientAuth
 from connector.source import Source
-from connector.spool import RecordSpool
+from connector.spool import SEGMENT_BYTES, RecordSpool
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +154,12 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
         batcher=Batcher(batch_limits(batching)),
         runner=runner,
         dead_letter=dead_letter,
-        spool=RecordSpool(batching.spool_dir),
+        spool=RecordSpool(batching.spool_dir, min(SEGMENT_BYTES, batching.max_spool_bytes // 8)),
         metrics=metrics,
         budget=budget,
         settings=LoopSettings(
             max_buffered_bytes=batching.max_buffered_bytes,
+            max_spool_bytes=batching.max_spool_bytes,
             max_in_flight=batching.max_in_flight,
             retry_attempts=batching.retry_attempts,
             retry_backoff=batching.retry_backoff_seconds,

@@ -8,7 +8,9 @@ are. Reading one back is a dead letter's business only.
 
 Segments are anonymous temporary files (unlinked at creation, so a crash leaves nothing
 behind). A segment goes once every record in it is behind its partition's committed
-offset, or its partition was revoked (its rows were dropped then). The spool holds no
+offset, or its partition was revoked (its rows were dropped then); the one being written
+is emptied instead. So the disk held is about the records not yet final, plus one
+segment: the pipeline pauses the consumer above its own disk bound. The spool holds no
 state across restarts: what was not committed is consumed again.
 """
 
@@ -32,7 +34,7 @@ _HEAD = struct.Struct("<qiiI")
 # a header's name length, then its value's (or -1)
 _HEADER = struct.Struct("<Ii")
 _NONE = -1
-SEGMENT_BYTES = 32 * 2**20
+SEGMENT_BYTES = 8 * 2**20
 
 
 @dataclass(slots=True)
@@ -137,7 +139,13 @@ class RecordSpool:
             segment.highest = {
                 tp: high for tp, high in segment.highest.items() if not settled(tp, high)
             }
-            if segment.highest or segment is self._segments[-1]:
+            if segment.highest:
+                kept.append(segment)
+            elif segment is self._segments[-1]:
+                if segment.size:  # written to next: emptied rather than replaced
+                    segment.file.seek(0)
+                    segment.file.truncate()
+                    segment.start, segment.size = self._end, 0
                 kept.append(segment)
             else:
                 segment.file.close()
@@ -146,8 +154,6 @@ class RecordSpool:
     def _current(self) -> _Segment:
         if self._segments and self._segments[-1].size < self._segment_bytes:
             return self._segments[-1]
-        if self._segments and not self._segments[-1].highest:
-            self._segments.pop().file.close()  # a full segment nothing needs any more
         try:
             file = tempfile.TemporaryFile(dir=self._directory, prefix="sfsink-spool-")  # noqa: SIM115 - closed by _drop or close
         except OSError as exc:

@@ -233,6 +233,48 @@ def test_memory_stays_under_the_bound_with_a_backlog_ten_times_it(sink_factory, 
     assert len(emulator.admin.live("Account")) == count
 
 
+def test_the_spool_pauses_the_consumer_at_its_disk_bound(sink_factory, emulator) -> None:
+    """Records far bigger than their rows fill the disk bound first: pause there, lose none."""
+    emulator.admin.faults(chunk_delay_seconds=0.5)
+    disk, memory = 8 * 2**20, 64 * 2**20
+    sink = sink_factory(
+        route={"pass_unmapped": False, "fields": {"name": "Name"}},
+        batching={
+            "max_spool_bytes": disk,
+            "max_buffered_bytes": memory,
+            "max_records": 200,
+            "max_in_flight": 2,
+        },
+    )
+    blob = "x" * 20_000  # in each record, not in its row
+    count = 1_500  # 30 MB of records
+    sink.produce([(f"s{i}", {"name": f"n{i}", "blob": blob}) for i in range(count)])
+    peaks = {
+        "sfsink_spool_bytes": 0.0,
+        "sfsink_buffered_bytes": 0.0,
+        "sfsink_paused_partitions": 0.0,
+    }
+    sink.start()
+
+    def sample() -> bool:
+        for name, peak in peaks.items():
+            peaks[name] = max(peak, sink.registry.get_sample_value(name) or 0)
+        if peaks["sfsink_paused_partitions"]:
+            emulator.admin.faults(chunk_delay_seconds=0.0)
+        return sink.committed() == count
+
+    wait_until(sample, timeout=180, what=f"all {count} committed")
+    wait_until(
+        lambda: sink.registry.get_sample_value("sfsink_spool_bytes") == 0,
+        what="every segment freed once all is committed",
+    )
+    sink.stop_and_join()
+    assert peaks["sfsink_paused_partitions"] == 1
+    assert disk * 0.75 <= peaks["sfsink_spool_bytes"] <= disk + 2**20 + 20_100 * 10
+    assert peaks["sfsink_buffered_bytes"] < memory / 4, "the memory bound was never near"
+    assert len(emulator.admin.live("Account")) == count
+
+
 def test_a_backlog_at_the_bound_flushes_without_waiting_for_max_age(sink_factory, emulator) -> None:
     """Paused at the memory bound, buffered lanes go at once: no lane fills while paused."""
     bound = 2**20
