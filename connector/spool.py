@@ -35,6 +35,9 @@ _HEAD = struct.Struct("<qiiI")
 _HEADER = struct.Struct("<Ii")
 _NONE = -1
 SEGMENT_BYTES = 8 * 2**20
+# Records are written a megabyte at a time: each write releases the GIL, and a loop that
+# let a job thread take it every 8 KiB (a buffered file's pace) waited on it every time.
+_WRITE_BYTES = 2**20
 
 
 @dataclass(slots=True)
@@ -42,7 +45,15 @@ class _Segment:
     start: int
     file: IO[bytes]
     size: int = 0
+    written: int = 0
+    pending: list[bytes] = field(default_factory=list)
     highest: dict[TP, int] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.file.write(b"".join(self.pending))
+            self.pending.clear()
+            self.written = self.size
 
 
 class RecordSpool:
@@ -83,21 +94,20 @@ class RecordSpool:
             length = _NONE if header_value is None else len(header_value)
             parts += [_HEADER.pack(len(encoded), length), encoded, header_value or b""]
         data = b"".join(parts)
-        try:
-            segment.file.write(data)
-        except OSError as exc:
-            raise FatalError(f"cannot spool record bytes to {self._where()}: {exc}") from exc
+        segment.pending.append(data)
         position = record.position
         at = self._end
         self._end += len(data)
         segment.size += len(data)
+        if segment.size - segment.written >= _WRITE_BYTES:
+            self._flush(segment)
         segment.highest[position.topic_partition] = position.offset  # kept in offset order
         return Kept(position, at)
 
     def read(self, kept: Kept) -> SourceRecord:
         """The record exactly as consumed."""
         segment = self._segment_of(kept.at)
-        segment.file.flush()
+        self._flush(segment)
         fd = segment.file.fileno()
         offset = kept.at - segment.start
         timestamp, key_len, value_len, count = _HEAD.unpack(os.pread(fd, _HEAD.size, offset))
@@ -143,9 +153,10 @@ class RecordSpool:
                 kept.append(segment)
             elif segment is self._segments[-1]:
                 if segment.size:  # written to next: emptied rather than replaced
+                    segment.pending.clear()
                     segment.file.seek(0)
                     segment.file.truncate()
-                    segment.start, segment.size = self._end, 0
+                    segment.start, segment.size, segment.written = self._end, 0, 0
                 kept.append(segment)
             else:
                 segment.file.close()
@@ -154,13 +165,21 @@ class RecordSpool:
     def _current(self) -> _Segment:
         if self._segments and self._segments[-1].size < self._segment_bytes:
             return self._segments[-1]
+        if self._segments:
+            self._flush(self._segments[-1])
         try:
-            file = tempfile.TemporaryFile(dir=self._directory, prefix="sfsink-spool-")  # noqa: SIM115 - closed by _drop or close
+            file = tempfile.TemporaryFile(buffering=0, dir=self._directory, prefix="sfsink-spool-")  # noqa: SIM115 - closed by _drop or close
         except OSError as exc:
             raise FatalError(f"cannot create a spool file in {self._where()}: {exc}") from exc
         segment = _Segment(self._end, file)
         self._segments.append(segment)
         return segment
+
+    def _flush(self, segment: _Segment) -> None:
+        try:
+            segment.flush()
+        except OSError as exc:
+            raise FatalError(f"cannot spool record bytes to {self._where()}: {exc}") from exc
 
     def _segment_of(self, at: int) -> _Segment:
         for segment in self._segments:
