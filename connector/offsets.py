@@ -22,7 +22,7 @@ class _Partition:
     """Offsets of one partition in consumption order, and which of them are final.
 
     Kept in flat arrays (17 bytes a record) rather than a tuple and set entry each (about
-    120): a backlog held behind one unfinished record keeps every record after it here.
+    140): a backlog held behind one unfinished record keeps every record after it here.
     Entries before `head` are passed. Kafka timestamps ride along so freshness can be
     measured at the commit itself.
     """
@@ -37,8 +37,6 @@ class _Partition:
     passed: list[int | None] = field(default_factory=list)
 
     def track(self, offset: int, timestamp: int | None) -> None:
-        if len(self.offsets) > self.head and offset <= self.offsets[-1]:
-            raise ValueError(f"offset {offset} is not after the last tracked offset")
         self.offsets.append(offset)
         self.stamps.append(_NO_TIMESTAMP if timestamp is None else timestamp)
         self.final.append(0)
@@ -95,10 +93,9 @@ class OffsetTracker:
         for record in records:
             position = record.position
             part = self._partitions.setdefault(position.topic_partition, _Partition())
-            try:
-                part.track(position.offset, record.timestamp_ms)
-            except ValueError:
-                raise ValueError(f"{position} is not after the last tracked offset") from None
+            if part.pending and position.offset <= part.offsets[-1]:
+                raise ValueError(f"{position} is not after the last tracked offset")
+            part.track(position.offset, record.timestamp_ms)
 
     def mark_final(self, positions: Iterable[Position]) -> None:
         """Record that these positions' outcomes are final."""

@@ -51,7 +51,9 @@ class _Segment:
 
     def flush(self) -> None:
         if self.pending:
-            self.file.write(b"".join(self.pending))
+            data = memoryview(b"".join(self.pending))
+            while data:  # an unbuffered file may take part of it
+                data = data[self.file.write(data) :]
             self.pending.clear()
             self.written = self.size
 
