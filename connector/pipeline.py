@@ -342,7 +342,10 @@ class Pipeline:
             self._tracker.mark_final(record.position for record in records)
 
     def _learn_record_size(self, records: list[SourceRecord], added: int) -> None:
-        """Bytes a record costs once buffered (raw bytes plus its rendered row), averaged."""
+        """Bytes a buffered record costs, averaged: its row or its spooled bytes, the more.
+
+        One size for both bounds (memory and the spool's disk), so a poll fits under both.
+        """
         raw = sum(len(r.value or b"") + len(r.key or b"") for r in records)
         size = max(raw, added) / len(records)
         self._record_size = 0.8 * self._record_size + 0.2 * size if self._record_size else size

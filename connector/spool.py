@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import IO
 
 from connector.errors import FatalError
+from connector.offsets import TopicPartition
 from connector.records import Header, Kept, SourceRecord
-
-TP = tuple[str, int]
 
 # timestamp (or -1), key length (or -1 for None), value length (or -1), header count
 _HEAD = struct.Struct("<qiiI")
@@ -47,7 +46,7 @@ class _Segment:
     size: int = 0
     written: int = 0
     pending: list[bytes] = field(default_factory=list)
-    highest: dict[TP, int] = field(default_factory=dict)
+    highest: dict[TopicPartition, int] = field(default_factory=dict)
 
     def flush(self) -> None:
         if self.pending:
@@ -65,7 +64,7 @@ class RecordSpool:
         self._directory = directory
         self._segment_bytes = segment_bytes
         self._segments: list[_Segment] = []
-        self._committed: dict[TP, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
         self._end = 0
 
     @property
@@ -127,12 +126,12 @@ class RecordSpool:
             kept.position, key, value, tuple(headers), None if timestamp == _NONE else timestamp
         )
 
-    def committed(self, offsets: Mapping[TP, int]) -> None:
+    def committed(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Offsets committed (next to read, per partition): segments wholly behind them go."""
         self._committed.update(offsets)
         self._drop(lambda tp, highest: self._committed.get(tp, 0) > highest)
 
-    def forget(self, partitions: Iterable[TP]) -> None:
+    def forget(self, partitions: Iterable[TopicPartition]) -> None:
         """Revoked partitions: their records are nobody's here any more."""
         revoked = set(partitions)
         for tp in revoked:
@@ -145,7 +144,7 @@ class RecordSpool:
             segment.file.close()
         self._segments.clear()
 
-    def _drop(self, settled: Callable[[TP, int], bool]) -> None:
+    def _drop(self, settled: Callable[[TopicPartition, int], bool]) -> None:
         kept = []
         for segment in self._segments:
             segment.highest = {
