@@ -45,6 +45,7 @@ class Faults:
     fail_jobs: int = 0
     fail_message: str = "TooManyLockFailure : Too many lock failure 200 Trying again later."
     max_upload_bytes: int | None = None
+    max_multipart_chars: int | None = None  # an org holding to the older, lower limit
 
     def to_json(self) -> dict[str, object]:
         """The admin API's view."""

@@ -110,11 +110,10 @@ def _multipart(call: Call, content_type: str) -> Response:
     if job_part is None or content_part is None:
         return api_error(400, "INVALIDJOB", "InvalidJob : Multipart requests need job and content")
     data = _payload(content_part)
-    if len(data) > MULTIPART_LIMIT:
+    limit = call.org.faults.current.max_multipart_chars or MULTIPART_LIMIT
+    if len(data.decode("utf-8", errors="replace")) > limit:
         return api_error(
-            400,
-            "INVALIDJOB",
-            f"InvalidJob : Multipart content exceeds {MULTIPART_LIMIT} characters",
+            400, "INVALIDJOB", f"InvalidJob : Multipart content exceeds {limit} characters"
         )
     import json  # noqa: PLC0415 - only multipart requests need it here
 

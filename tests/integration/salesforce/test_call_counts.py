@@ -11,9 +11,14 @@ from tests.integration.salesforce.conftest import settings_for
 
 
 def test_every_call_is_observed_including_sign_ins_resends_and_errors(org) -> None:
-    """Sign-ins, a 401 and its re-send, each job step, /limits and a 503 are all counted."""
+    """Sign-ins, a 401 and its re-send, each job step, /limits and a 503 are all counted.
+
+    The large job is created, uploaded and closed; the small one is created with its data.
+    """
     seen: Counter[tuple[str, str]] = Counter()
+    large = [{"ExternalKey__c": f"c{n}", "Name": "x" * 200} for n in range(600)]
     with BulkClient(settings_for(org), on_call=lambda e, s: seen.update([(e, s)])) as client:
+        client.upsert("Account", large, "ExternalKey__c")
         client.upsert("Account", [{"ExternalKey__c": "c1", "Name": "one"}], "ExternalKey__c")
         org.admin.expire_sessions()
         limits = client.limits()
@@ -26,7 +31,8 @@ def test_every_call_is_observed_including_sign_ins_resends_and_errors(org) -> No
     assert seen[("limits", "401")] == 1
     assert seen[("limits", "200")] == 1
     assert seen[("limits", "503")] >= 2  # retried
-    for step in ("ingest_create", "ingest_state", "ingest_poll"):
-        assert seen[(step, "200")] >= 1, step
+    assert seen[("ingest_create", "200")] == 2
+    assert seen[("ingest_state", "200")] == 1
+    assert seen[("ingest_poll", "200")] >= 2
     assert seen[("ingest_upload", "201")] == 1
     assert sum(seen.values()) == client.http_calls + seen[("oauth", "200")]

@@ -1,4 +1,8 @@
-"""Fewer calls per job: lookups over REST when cheaper, first polls when jobs should be done."""
+"""Fewer calls per job: multipart creates, cheaper lookups, polls when jobs should be done.
+
+Small jobs are created with their data, lookups go over REST when that is cheaper, and
+the first poll comes when the job should be done.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +31,9 @@ class Calls:
         """Calls by endpoint class, since the last clear."""
         return Counter(endpoint for _, endpoint in self.log)
 
-    def last(self, endpoint: str) -> float:
-        """When the last call of a class was answered."""
-        return max(at for at, e in self.log if e == endpoint)
+    def last(self, *endpoints: str) -> float:
+        """When the last call of these classes was answered."""
+        return max(at for at, e in self.log if e in endpoints)
 
 
 Counted = tuple[BulkClient, Calls]
@@ -109,10 +113,14 @@ def test_an_org_refusing_a_long_uri_gets_a_bulk_query_instead(counted, monkeypat
 
 
 def close_to_seen_done(client: BulkClient, calls: Calls, rows: int) -> tuple[int, float]:
-    """Upsert `rows` rows: the polls it took, and the seconds from close to seen done."""
+    """Upsert `rows` rows: the polls it took, and the seconds from close to seen done.
+
+    A small job is closed by its create (multipart), a large one by its own call.
+    """
     calls.log.clear()
     client.upsert("Account", accounts(rows), "ExternalKey__c", fetch_successes=False)
-    return calls.counts()["ingest_poll"], calls.last("ingest_poll") - calls.last("ingest_state")
+    closed = calls.last("ingest_state", "ingest_create")
+    return calls.counts()["ingest_poll"], calls.last("ingest_poll") - closed
 
 
 SLOW_START = PollPolicy(initial=1.0, factor=1.5, maximum=5.0)
@@ -132,3 +140,50 @@ def test_a_big_job_is_seen_done_at_its_first_poll_once_learned(counted) -> None:
     client, calls = counted(poll=SLOW_START)
     seen = [close_to_seen_done(client, calls, 60_000) for _ in range(5)]
     assert sum(polls for polls, _ in seen[2:]) <= 4
+
+
+def test_a_small_job_is_created_with_its_data_in_one_call(counted, org: EmulatorHandle) -> None:
+    """Upsert and delete of 50 rows: a multipart create and polls; no upload, no close."""
+    client, calls = counted()
+    upserted = client.upsert("Account", accounts(50), "ExternalKey__c", fetch_successes=False)
+    ids = list(
+        client.find_ids("Account", "ExternalKey__c", [f"k{n:07d}" for n in range(50)]).values()
+    )
+    calls.log.clear()
+    deleted = client.delete("Account", ids, fetch_successes=False)
+    counts = calls.counts()
+    assert (upserted.success_count, deleted.success_count) == (50, 50)
+    assert counts["ingest_create"] == 1
+    assert counts["ingest_upload"] == counts["ingest_state"] == 0
+    assert org.admin.live("Account") == []
+
+
+def test_a_job_past_the_multipart_limit_is_uploaded_and_closed(counted) -> None:
+    """Over 100,000 bytes of CSV the create carries no data: create, upload, close."""
+    client, calls = counted()
+    result = client.upsert("Account", accounts(8_000), "ExternalKey__c", fetch_successes=False)
+    counts = calls.counts()
+    assert result.success_count == 8_000
+    assert (counts["ingest_create"], counts["ingest_upload"], counts["ingest_state"]) == (1, 1, 1)
+
+
+def test_an_org_with_the_older_multipart_limit_steps_down_to_it(
+    counted, org: EmulatorHandle
+) -> None:
+    """30,000 characters refused: that job goes in three calls, later ones under 20,000 in one."""
+    org.admin.faults(max_multipart_chars=20_000)
+    try:
+        client, calls = counted()
+        client.upsert("Account", accounts(2_000), "ExternalKey__c", fetch_successes=False)
+        first = calls.counts()
+        calls.log.clear()
+        client.upsert("Account", accounts(2_000), "ExternalKey__c", fetch_successes=False)
+        after = calls.counts()
+        calls.log.clear()
+        client.upsert("Account", accounts(500), "ExternalKey__c", fetch_successes=False)
+        small = calls.counts()
+    finally:
+        org.admin.faults(max_multipart_chars=None)
+    assert (first["ingest_create"], first["ingest_upload"], first["ingest_state"]) == (2, 1, 1)
+    assert (after["ingest_create"], after["ingest_upload"], after["ingest_state"]) == (1, 1, 1)
+    assert (small["ingest_create"], small["ingest_upload"], small["ingest_state"]) == (1, 0, 0)

@@ -198,15 +198,40 @@ class _LoseFirstAnswer(HTTPAdapter):
         return response
 
 
-def test_a_create_whose_answer_was_lost_leaves_one_job(client: BulkClient):
-    """The lost create's job is swept before the retry; one job remains, the rows land once."""
+def test_a_create_whose_answer_was_lost_leaves_one_job(client: BulkClient, org: EmulatorHandle):
+    """The lost create's job is swept before the retry; one job remains, the rows land once.
+
+    An insert, small as it is, is created, uploaded and closed: a multipart create
+    whose answer was lost could have inserted its rows already.
+    """
     adapter = _LoseFirstAnswer("POST", "/jobs/ingest")
     client._transport.session.mount("https://", adapter)  # noqa: SLF001 - a network fault
-    result = client.upsert("Account", _accounts(5), "ExternalKey__c")
+    result = client.insert("Account", [{"Name": f"Account {i}"} for i in range(5)])
     assert adapter.lost == 1
     assert result.success_count == 5
     jobs = _ingest_jobs(client)
     assert [(j.id, j.state) for j in jobs] == [(result.job.id, JobState.JOB_COMPLETE)]
+    assert len(org.admin.live("Account")) == 5
+
+
+def test_a_lost_multipart_create_is_aborted_before_its_retry(
+    client: BulkClient, org: EmulatorHandle
+):
+    """A small upsert's job came with its data; lost, it is swept (aborted, deleted) while queued.
+
+    Left alone it would run after its retry, and a later job of the same keys could land
+    before it.
+    """
+    org.admin.faults(job_delay_seconds=1.0)
+    adapter = _LoseFirstAnswer("POST", "/jobs/ingest")
+    client._transport.session.mount("https://", adapter)  # noqa: SLF001 - a network fault
+    result = client.upsert("Account", _accounts(5), "ExternalKey__c")
+    org.admin.faults(job_delay_seconds=0.0)
+    assert adapter.lost == 1
+    assert result.success_count == 5
+    jobs = _ingest_jobs(client)
+    assert [(j.id, j.state) for j in jobs] == [(result.job.id, JobState.JOB_COMPLETE)]
+    assert len(org.admin.live("Account")) == 5
 
 
 @pytest.mark.parametrize(("method", "ending"), [("PUT", "/batches"), ("PATCH", "")])
@@ -216,10 +241,11 @@ def test_a_lost_answer_to_upload_or_close_is_not_an_error(
     """A retried upload or close that finds its first try got through carries on."""
     adapter = _LoseFirstAnswer(method, ending)
     client._transport.session.mount("https://", adapter)  # noqa: SLF001 - a network fault
-    result = client.upsert("Account", _accounts(5), "ExternalKey__c")
+    rows = [{"ExternalKey__c": f"K-{i}", "Name": f"{i:0200d}"} for i in range(600)]
+    result = client.upsert("Account", rows, "ExternalKey__c")  # too big to go with the create
     assert adapter.lost == 1
-    assert result.success_count == 5
-    assert len(org.admin.live("Account")) == 5
+    assert result.success_count == 600
+    assert len(org.admin.live("Account")) == 600
 
 
 def test_a_split_load_that_times_out_names_every_job(make_client, org: EmulatorHandle):
