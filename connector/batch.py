@@ -25,8 +25,6 @@ from dataclasses import dataclass, replace
 from connector import csvline
 from connector.records import Kept, Lane, Row
 
-Key = tuple[str, str, str]
-
 
 @dataclass(frozen=True, slots=True)
 class BatchLimits:
@@ -52,11 +50,13 @@ class Batch:
         return sum(len(row.sources) for row in self.rows)
 
 
-# What Python spends around the text, measured with tracemalloc: a buffered row (Row,
-# its key, its queue entry and index slots) and each record it keeps (Kept, Position,
-# their ints; the record's bytes are spooled to disk).
-ROW_OVERHEAD = 700
-KEPT_OVERHEAD = 170
+# What Python spends around the text, measured with tracemalloc (a row of 142 characters
+# and a 12-character key: 650 bytes, and 136 for each further record), plus a fifth for
+# what the allocator holds beyond it: a buffered row (Row, its queue entry, index slots,
+# the sources tuple) and each record it keeps (Kept and its ints; the record's bytes are
+# spooled to disk).
+ROW_OVERHEAD = 480
+KEPT_OVERHEAD = 150
 
 
 def row_bytes(row: Row) -> int:
@@ -117,18 +117,18 @@ class _LaneState:
     __slots__ = ("bytes", "keys", "oldest", "stale")
 
     def __init__(self) -> None:
-        self.keys: dict[Key, float] = {}
+        self.keys: dict[str, float] = {}
         self.bytes = 0
         self.oldest: float | None = None
         self.stale = False
 
-    def add(self, key: Key, size: int, since: float) -> None:
+    def add(self, key: str, size: int, since: float) -> None:
         self.keys[key] = since
         self.bytes += size
         if self.oldest is None or since < self.oldest:
             self.oldest = since
 
-    def remove(self, key: Key, size: int) -> None:
+    def remove(self, key: str, size: int) -> None:
         del self.keys[key]
         self.bytes -= size
         self.stale = True
@@ -140,14 +140,35 @@ class _LaneState:
         return self.oldest
 
 
+class _Keys:
+    """The keys of one object under one external id field, and what each holds.
+
+    Keys are external id values (the rows' own strings): one object's rows share this
+    index, so a key needs no (object, field, value) tuple of its own.
+    """
+
+    __slots__ = ("behind", "heads", "in_flight")
+
+    def __init__(self) -> None:
+        # A key's buffered operations, oldest first: the head, and the rare later ones
+        # (an upsert after a delete, a retry behind a newer change). Most keys have only
+        # a head; a list each would cost 70 bytes a buffered row.
+        self.heads: dict[str, _Entry] = {}
+        self.behind: dict[str, list[_Entry]] = {}
+        self.in_flight: set[str] = set()
+
+    def queue(self, key: str) -> list[_Entry]:
+        head = self.heads.get(key)
+        return [] if head is None else [head, *self.behind.get(key, ())]
+
+
 class Batcher:
     """Per-(object, operation) lanes of rows, merged per key, with size and age bounds."""
 
     def __init__(self, limits: BatchLimits) -> None:
         self._limits = limits
-        self._queues: dict[Key, list[_Entry]] = {}
+        self._spaces: dict[tuple[str, str], _Keys] = {}
         self._lanes: dict[Lane, _LaneState] = {}
-        self._in_flight: set[Key] = set()
         self._buffered_bytes = 0
         self._in_flight_bytes = 0
         self._rows = 0  # counted as they come and go: the loop asks every turn
@@ -165,14 +186,15 @@ class Batcher:
     def add(self, row: Row, now: float) -> Superseded:
         """Buffer a new row behind whatever its key already holds; the records it supersedes."""
         entry = _Entry(row, row_bytes(row), now)
-        key = row.key
-        if key not in self._queues:  # the common case, kept short: a key not buffered yet
-            self._queues[key] = [entry]
+        keys = self._keys(row.lane)
+        key = row.external_id
+        if key not in keys.heads:  # the common case, kept short: a key not buffered yet
+            keys.heads[key] = entry
             self._buffered_bytes += entry.size
             self._rows += 1
-            self._make_eligible(key)
+            self._make_eligible(keys, key)
             return ()
-        return self._push(key, entry, front=False)
+        return self._push(keys, key, entry, front=False)
 
     def requeue(self, rows: Iterable[Row], not_before: float) -> Superseded:
         """Put rows back for a retry, ahead of anything newer for their keys.
@@ -182,7 +204,7 @@ class Batcher:
         superseded: Superseded = ()
         for row in rows:
             entry = _Entry(row, row_bytes(row), not_before, not_before)
-            superseded += self._push(row.key, entry, front=True)
+            superseded += self._push(self._keys(row.lane), row.external_id, entry, front=True)
         return superseded
 
     def due(
@@ -221,28 +243,37 @@ class Batcher:
     def done(self, batch: Batch) -> None:
         """Release a batch's keys, whatever its outcome: their next operations may go."""
         self._in_flight_bytes -= batch.byte_size
+        keys = self._keys(batch.lane)
         for row in batch.rows:
-            self._in_flight.discard(row.key)
-            self._make_eligible(row.key)
+            keys.in_flight.discard(row.external_id)
+            self._make_eligible(keys, row.external_id)
 
     def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
         """Drop buffered records of revoked partitions; rows left with none are dropped."""
         revoked = set(partitions)
-        for key in list(self._queues):
-            kept = []
-            for entry in self._queues[key]:
-                sources = tuple(
-                    s for s in entry.row.sources if s.position.topic_partition not in revoked
-                )
-                if sources:
-                    row = replace(entry.row, sources=sources)
-                    kept.append(_Entry(row, row_bytes(row), entry.since, entry.not_before))
-            self._replace_queue(key, kept)
+        for keys in self._spaces.values():
+            for key in list(keys.heads):
+                kept = []
+                for entry in keys.queue(key):
+                    sources = tuple(
+                        s for s in entry.row.sources if (s.topic, s.partition) not in revoked
+                    )
+                    if sources:
+                        row = replace(entry.row, sources=sources)
+                        kept.append(_Entry(row, row_bytes(row), entry.since, entry.not_before))
+                self._replace_queue(keys, key, kept)
 
     def next_deadline(self) -> float | None:
         """When the oldest buffered lane will be due by age, for the loop's poll timeout."""
         oldest = [o for s in self._lanes.values() if (o := s.oldest_since()) is not None]
         return min(oldest) + self._limits.max_age if oldest else None
+
+    def _keys(self, lane: Lane) -> _Keys:
+        space = (lane.sobject, lane.external_id_field)
+        keys = self._spaces.get(space)
+        if keys is None:
+            keys = self._spaces[space] = _Keys()
+        return keys
 
     def _is_due(
         self, state: _LaneState, now: float, max_age: float, *, drain: bool, pressed: bool
@@ -260,15 +291,16 @@ class Batcher:
 
     def _cut(self, lane: Lane, now: float) -> Batch | None:
         state = self._lanes[lane]
+        keys = self._keys(lane)
         rows: list[Row] = []
         size = 0
         for key in list(state.keys):
-            entry = self._queues[key][0]
+            entry = keys.heads[key]
             if entry.not_before > now:
                 continue
             if rows and size + entry.size > self._limits.max_bytes:
                 break
-            self._take_head(key, entry)
+            self._take_head(keys, key, entry)
             rows.append(entry.row)
             size += entry.size
             if len(rows) >= self._limits.max_records:
@@ -279,18 +311,21 @@ class Batcher:
         self._in_flight_bytes += size
         return Batch(lane=lane, rows=tuple(rows), byte_size=size)
 
-    def _take_head(self, key: Key, entry: _Entry) -> None:
+    def _take_head(self, keys: _Keys, key: str, entry: _Entry) -> None:
         self._lanes[entry.row.lane].remove(key, entry.size)
         self._buffered_bytes -= entry.size
         self._rows -= 1
-        queue = self._queues[key]
-        queue.pop(0)
-        if not queue:
-            del self._queues[key]
-        self._in_flight.add(key)
+        behind = keys.behind.get(key)
+        if behind:
+            keys.heads[key] = behind.pop(0)
+            if not behind:
+                del keys.behind[key]
+        else:
+            del keys.heads[key]
+        keys.in_flight.add(key)
 
-    def _push(self, key: Key, entry: _Entry, *, front: bool) -> Superseded:
-        queue = self._queues.get(key, [])
+    def _push(self, keys: _Keys, key: str, entry: _Entry, *, front: bool) -> Superseded:
+        queue = keys.queue(key)
         superseded: Superseded = ()
         if not queue:
             merged = [entry]
@@ -300,34 +335,37 @@ class Batcher:
         else:
             followed, superseded = _follow(queue[-1], entry)
             merged = queue[:-1] + followed
-        self._replace_queue(key, merged)
+        self._replace_queue(keys, key, merged)
         return superseded
 
-    def _replace_queue(self, key: Key, entries: Sequence[_Entry]) -> None:
+    def _replace_queue(self, keys: _Keys, key: str, entries: Sequence[_Entry]) -> None:
         """Swap a key's queue, keeping lane membership and byte counts exact."""
-        self._unlist(key)
-        for entry in self._queues.pop(key, []):
+        self._unlist(keys, key)
+        for entry in keys.queue(key):
             self._buffered_bytes -= entry.size
             self._rows -= 1
+        keys.heads.pop(key, None)
+        keys.behind.pop(key, None)
         if entries:
-            self._queues[key] = list(entries)
+            keys.heads[key] = entries[0]
+            if len(entries) > 1:
+                keys.behind[key] = list(entries[1:])
             self._buffered_bytes += sum(entry.size for entry in entries)
             self._rows += len(entries)
-            self._make_eligible(key)
+            self._make_eligible(keys, key)
 
-    def _unlist(self, key: Key) -> None:
-        queue = self._queues.get(key)
-        if not queue:
+    def _unlist(self, keys: _Keys, key: str) -> None:
+        head = keys.heads.get(key)
+        if head is None:
             return
-        state = self._lanes[queue[0].row.lane]
+        state = self._lanes[head.row.lane]
         if key in state.keys:
-            state.remove(key, queue[0].size)
+            state.remove(key, head.size)
 
-    def _make_eligible(self, key: Key) -> None:
-        queue = self._queues.get(key)
-        if not queue or key in self._in_flight:
+    def _make_eligible(self, keys: _Keys, key: str) -> None:
+        head = keys.heads.get(key)
+        if head is None or key in keys.in_flight:
             return
-        head = queue[0]
         self._lanes.setdefault(head.row.lane, _LaneState()).add(key, head.size, head.since)
 
 

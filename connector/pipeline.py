@@ -335,7 +335,7 @@ class Pipeline:
         if not records:
             return
         with self._metrics.accounting:
-            counts = Counter(record.position.topic for record in records)
+            counts = Counter(record.topic for record in records)
             for topic, count in counts.items():
                 sobject = self._mapper.sobject_for(topic)
                 self._metrics.records_superseded.labels(sobject).inc(count)

@@ -103,7 +103,7 @@ class RecordSpool:
         if segment.size - segment.written >= _WRITE_BYTES:
             self._flush(segment)
         segment.highest[position.topic_partition] = position.offset  # kept in offset order
-        return Kept(position, at)
+        return Kept.of(position, at)
 
     def read(self, kept: Kept) -> SourceRecord:
         """The record exactly as consumed."""

@@ -40,7 +40,7 @@ def event(
 
 def row_of(m: Mapper, e: ChangeEvent) -> Row | None:
     """The event's row, its record spooled at offset 0."""
-    return m.to_row(e, Kept(e.position, 0))
+    return m.to_row(e, Kept.of(e.position, 0))
 
 
 def test_mapped_fields_are_renamed_dropped_and_nulls_kept() -> None:

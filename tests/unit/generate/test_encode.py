@@ -116,7 +116,7 @@ def test_every_change_decodes_and_maps_as_its_kind_says(numbered, value_format, 
             reasons.add(caught.value.reason)
             continue
         event = decoder.decode(record)
-        row = mapper.to_row(event, Kept(record.position, 0))
+        row = mapper.to_row(event, Kept.of(record.position, 0))
         assert row is not None
         assert row.external_id == str(change.key)
         assert event.op is (Op.DELETE if change.op == "d" else Op.UPSERT)
