@@ -36,7 +36,7 @@ from connector.errors import (
 from connector.salesforce import csvio
 from connector.salesforce.http import Transport
 from connector.salesforce.payloads import Payload
-from connector.salesforce.polls import Closed, PollPolicy, PollSchedule, Seen
+from connector.salesforce.polls import Closed, PollPolicy, PollSchedule, Seen, remaining
 from connector.salesforce.results import (
     BulkJob,
     BulkResult,
@@ -267,11 +267,15 @@ class JobApi:
                         )
                     )
                 return job
+            delay = next(delays)
             if closed is not None:
                 missed_at = asked - closed.at
+                rest = remaining(closed.rows, job.number_records_processed, missed_at)
+                if rest is not None:
+                    delay = min(max(rest, self._poll.floor), self._poll.maximum)
             if deadline is not None and deadline - self.clock() <= 0:
                 raise JobTimeoutError(job_id, timeout or 0.0, job.state.value)
-            self._pause(next(delays), deadline)
+            self._pause(delay, deadline)
 
     def _pause(self, delay: float, deadline: float | None) -> None:
         """Sleep `delay`, cut short at the deadline."""

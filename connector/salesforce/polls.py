@@ -14,7 +14,10 @@ A job closed with N rows is expected done `lag + N * seconds_per_row` after its 
 
 The first look waits for the estimate (its rows part with a margin: a job of many rows
 that misses costs a whole follow-up); follow-ups come at a fraction of it, growing by
-PollPolicy.factor. Every wait stays between a floor and PollPolicy.maximum, and lag
+PollPolicy.factor, unless the look showed progress: a job that has processed some of
+its rows is looked at again when the rest should be done at the pace seen since the
+close (`remaining`), which is what a large job in a slow org needs to cost one
+follow-up rather than several. Every wait stays between a floor and PollPolicy.maximum, and lag
 never exceeds the maximum, so no outlier pushes the first look past it. Until a job
 has been seen done, the policy's fixed schedule applies. Query jobs have no rows up
 front: for them lag is the whole estimate.
@@ -66,6 +69,17 @@ class PollPolicy:
         while True:
             yield delay
             delay = min(delay * self.factor, self.maximum)
+
+
+def remaining(rows: int, processed: int, elapsed: float) -> float | None:
+    """Seconds until a job of `rows` that processed `processed` in `elapsed` is done.
+
+    The pace includes the wait before processing began, so the answer leans late: a
+    look after it finds the job done. None without progress to go by.
+    """
+    if processed <= 0 or processed >= rows or elapsed <= 0:
+        return None
+    return elapsed * (rows - processed) / processed * (1 + ROWS_MARGIN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,3 +187,21 @@ def test_an_org_with_the_older_multipart_limit_steps_down_to_it(
     assert (first["ingest_create"], first["ingest_upload"], first["ingest_state"]) == (2, 1, 1)
     assert (after["ingest_create"], after["ingest_upload"], after["ingest_state"]) == (1, 1, 1)
     assert (small["ingest_create"], small["ingest_upload"], small["ingest_state"]) == (1, 0, 0)
+
+
+def test_a_job_seen_running_is_looked_at_again_when_its_progress_says(
+    counted, org: EmulatorHandle
+) -> None:
+    """40,000 rows, half a second between Salesforce's 10,000-row batches, polls every 0.4 s.
+
+    The schedule alone would look about eight times; the pace of the rows processed so
+    far sends the follow-ups to when the job should be done.
+    """
+    client, calls = counted(poll=PollPolicy(initial=0.4, factor=1.0, maximum=5.0, learn=False))
+    org.admin.faults(chunk_delay_seconds=0.5)
+    try:
+        result = client.upsert("Account", accounts(40_000), "ExternalKey__c", fetch_successes=False)
+    finally:
+        org.admin.faults(chunk_delay_seconds=0.0)
+    assert result.success_count == 40_000
+    assert calls.counts()["ingest_poll"] <= 4

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from connector.salesforce.polls import FOLLOW_UP_SHARE, PollPolicy, PollSchedule, Seen
+from connector.salesforce.polls import FOLLOW_UP_SHARE, PollPolicy, PollSchedule, Seen, remaining
 
 POLICY = PollPolicy(initial=1.0, factor=1.5, maximum=30.0, floor=0.1)
 
@@ -196,3 +196,16 @@ def test_threads_sharing_a_schedule_all_get_learned_waits() -> None:
     for thread in threads:
         thread.join()
     assert org.finish(10_000) * 0.5 <= first_look(schedule, 10_000) <= org.finish(10_000) * 1.6
+
+
+def test_a_job_seen_part_done_is_due_when_the_rest_is_at_that_pace() -> None:
+    """A quarter done 2 s after the close: the rest in 6 s, plus the margin."""
+    assert remaining(40_000, 10_000, 2.0) == pytest.approx(6.0 * 1.1)
+    assert remaining(40_000, 39_999, 8.0) == pytest.approx(8.0 / 39_999 * 1.1)
+
+
+def test_without_progress_there_is_nothing_to_go_by() -> None:
+    """Nothing processed yet, all processed (finishing), or a query's unknown rows."""
+    assert remaining(40_000, 0, 2.0) is None
+    assert remaining(40_000, 40_000, 2.0) is None
+    assert remaining(0, 500, 2.0) is None
