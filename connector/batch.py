@@ -256,7 +256,7 @@ class Batcher:
                 kept = []
                 for entry in keys.queue(key):
                     sources = tuple(
-                        s for s in entry.row.sources if (s.topic, s.partition) not in revoked
+                        s for s in entry.row.sources if s.topic_partition not in revoked
                     )
                     if sources:
                         row = replace(entry.row, sources=sources)

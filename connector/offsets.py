@@ -7,7 +7,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from connector.records import Position, SourceRecord
+from connector.records import Kept, Position, SourceRecord
 
 TopicPartition = tuple[str, int]
 
@@ -97,8 +97,8 @@ class OffsetTracker:
                 raise ValueError(f"{position} is not after the last tracked offset")
             part.track(position.offset, record.timestamp_ms)
 
-    def mark_final(self, positions: Iterable[Position]) -> None:
-        """Record that these positions' outcomes are final."""
+    def mark_final(self, positions: Iterable[Position | Kept]) -> None:
+        """Record that these positions' outcomes are final (a row's Kept records name theirs)."""
         touched: set[TopicPartition] = set()
         for position in positions:
             part = self._partitions.get(position.topic_partition)

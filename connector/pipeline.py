@@ -339,7 +339,7 @@ class Pipeline:
             for topic, count in counts.items():
                 sobject = self._mapper.sobject_for(topic)
                 self._metrics.records_superseded.labels(sobject).inc(count)
-            self._tracker.mark_final(record.position for record in records)
+            self._tracker.mark_final(records)
 
     def _learn_record_size(self, records: list[SourceRecord], added: int) -> None:
         """Bytes a buffered record costs, averaged: its row or its spooled bytes, the more.
@@ -480,7 +480,7 @@ class Pipeline:
                 applied = len(outcome.applied)
                 self._metrics.records_applied.labels(lane.sobject, lane.action.value).inc(applied)
                 self._metrics.records_superseded.labels(lane.sobject).inc(sources - applied)
-            self._tracker.mark_final(p for row in outcome.applied for p in row.positions)
+            self._tracker.mark_final(k for row in outcome.applied for k in row.sources)
         retry: list[RowFailure] = []
         exhausted: list[RowFailure] = []
         for failure in outcome.retry:

@@ -62,6 +62,11 @@ class Kept:
         """Where the record sits in Kafka."""
         return Position(self.topic, self.partition, self.offset)
 
+    @property
+    def topic_partition(self) -> tuple[str, int]:
+        """The partition the record belongs to (as Position has it, without making one)."""
+        return (self.topic, self.partition)
+
 
 class Op(StrEnum):
     """What a change event asks of its key's record."""
