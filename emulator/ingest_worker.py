@@ -75,6 +75,10 @@ class IngestRun:
         obj = self.org.schema.objects[self.job.object]
         ext = obj.field(self.job.external_id_field) if self.job.external_id_field else None
         while batch := list(itertools.islice(rows, BATCH_ROWS)):
+            # A batch's time passes before its rows count as processed, as Salesforce's
+            # counters move when a batch completes.
+            if self.org.faults.current.chunk_delay_seconds:
+                self.stop.wait(self.org.faults.current.chunk_delay_seconds)
             stop = self._should_stop()
             if stop is None and not self.org.limits.take_batch():
                 stop = State.FAILED, "ExceededQuota : Exceeded the daily batch allocation"
@@ -86,8 +90,6 @@ class IngestRun:
             )
             for part in self._paced(batch):
                 self._one(reader, plan, part, results)
-            if self.org.faults.current.chunk_delay_seconds:
-                self.stop.wait(self.org.faults.current.chunk_delay_seconds)
         return State.JOB_COMPLETE, None
 
     def _should_stop(self) -> tuple[State, str | None] | None:
