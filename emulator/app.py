@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from emulator import admin_api, ingest_api, oauth_api, query_api, rest_api, results_api
 from emulator.collections_api import collections
+from emulator.composite_api import composite
 from emulator.http import Call, Handler, api, api_error, guard, not_found, with_limit_info
 from emulator.org import Org
 from emulator.uri_limit import UriLimit
@@ -100,6 +101,7 @@ def routes() -> list[Route]:
         *_both(V + JOB + "/{result}", api("ingest", results_api.results), ["GET"]),
         *query_api.routes(V),
         *rest_api.routes(V),
+        *_both(V + "/composite", api("composite", composite), ["POST"]),
         *_both(
             V + "/composite/sobjects", api("composite", collections), ["POST", "PATCH", "DELETE"]
         ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -28,7 +28,7 @@ from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import Payload, Records, prepare
 from connector.salesforce.polls import Closed
-from connector.salesforce.query import BulkQueryResult, rest_records
+from connector.salesforce.query import BulkQueryResult, composite_records, rest_records
 from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
 from connector.salesforce.settings import ClientSettings, settings_from_env
 
@@ -341,10 +341,18 @@ class BulkClient:
         """
         return rest_records(self._transport, lookup.rest_uri(self.settings.api_version, soql))
 
+    def composite_queries(self, paths: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """The records of up to five REST query paths (`lookup.rest_uri`), in one call.
+
+        A Composite call: Salesforce counts it as one API request. Each result's further
+        pages, if any, cost a call each.
+        """
+        return composite_records(self._transport, paths)
+
     def find_ids(self, sobject: str, field: str, keys: Iterable[str]) -> dict[str, str]:
         """Id by external id (`field`), for the keys that have a record.
 
-        Each list of keys runs over REST or as a Bulk query, whichever costs fewer calls.
+        The keys go in SOQL IN lists, five lists to a Composite call (see lookup.py).
         """
         return lookup.find_ids(
             self, sobject, field, list(keys), api_version=self.settings.api_version

@@ -93,6 +93,11 @@ def error_of(response: requests.Response) -> tuple[str, str, tuple[str, ...]]:
         body = response.json()
     except ValueError:
         return "", (response.text or response.reason or "").strip()[:500], ()
+    return error_parts(body)
+
+
+def error_parts(body: object) -> tuple[str, str, tuple[str, ...]]:
+    """errorCode, message and fields from a parsed error body (a list of errors, or OAuth's)."""
     if isinstance(body, list) and body and isinstance(body[0], Mapping):
         first = body[0]
         names = first.get("fields")
@@ -105,20 +110,26 @@ def error_of(response: requests.Response) -> tuple[str, str, tuple[str, ...]]:
 
 def classify(response: requests.Response) -> requests.Response:
     """Return a successful response; raise the error class that says what to do otherwise."""
-    status = response.status_code
-    if status < 300:  # noqa: PLR2004
+    if response.status_code < 300:  # noqa: PLR2004
         return response
     code, message, fields = error_of(response)
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    raise error_for(response.status_code, code, message, fields, retry_after)
+
+
+def error_for(
+    status: int, code: str, message: str, fields: tuple[str, ...] = (), retry_after: float = 0.0
+) -> SalesforceError:
+    """The error class that says what to do about a refused request (or subrequest)."""
     if status == 401:  # noqa: PLR2004
-        raise AuthenticationError(message or "session refused", error_code=code, status=status)
+        return AuthenticationError(message or "session refused", error_code=code, status=status)
     if status == 429 or code in _BUSY_CODES:  # noqa: PLR2004
-        raise SalesforceBusyError(message, retry_after, error_code=code, status=status)
+        return SalesforceBusyError(message, retry_after, error_code=code, status=status)
     if status >= 500:  # noqa: PLR2004
-        raise SalesforceUnavailableError(message, error_code=code, status=status)
+        return SalesforceUnavailableError(message, error_code=code, status=status)
     if status == 404:  # noqa: PLR2004
-        raise NotFoundError(message, error_code=code or "NOT_FOUND", status=status)
-    raise InvalidRequestError(message, error_code=code, status=status, fields=fields)
+        return NotFoundError(message, error_code=code or "NOT_FOUND", status=status)
+    return InvalidRequestError(message, error_code=code, status=status, fields=fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,104 +1,77 @@
-"""External id → Id lookups: keys packed into SOQL IN lists, each run the cheaper way.
+"""External id → Id lookups: keys packed into SOQL IN lists, five lists to an API call.
 
-Two ways to run a list, counted in API calls:
-- REST (`GET query?q=`): one call per page of up to 2,000 records, answered at once,
-  but the whole statement travels in the URI. Salesforce: "In each REST call, the
-  maximum length for the combined URI and headers is 16,384 bytes ... If the URI
-  itself exceeds this limit, the request returns a 414 URI Too Long error" (Salesforce
-  Help, knowledge article 000386264, "Maximum number of rows returned by SOQL queries
-  over the REST API"). The URI here stays under that limit less an allowance for our
-  headers (a bearer token, a few standard ones). A list that fits has fewer than 2,000
-  keys (each takes at least 9 bytes of URI: `%27%27%2C`): one page answers it.
-- Bulk query: a create, at least one poll, at least one result page (3+ calls and a
-  wait), but statements of up to 100,000 characters (lists of BULK_CHARS).
+The lists run as the query subrequests of Composite calls (`POST composite`). Salesforce
+(REST API Developer Guide, "Composite"): "The entire series of requests counts as a
+single call toward your API limits"; a call holds up to 25 subrequests, at most 5 of
+them queries. Each list:
+- holds fewer than 2,000 keys, so one page (2,000 records) answers it when the
+  external id is unique (further pages, if any, are read by nextRecordsUrl);
+- makes a query URI within Salesforce's REST limit, less an allowance for headers:
+  "In each REST call, the maximum length for the combined URI and headers is 16,384
+  bytes" (Salesforce Help, knowledge article 000386264). Whether a subrequest's url is
+  held to that limit is not documented; staying within it never fails.
 
-Keys are cut into Bulk-sized lists; each list runs as a Bulk query, unless the REST
-lists its keys make cost no more calls (a tie goes to REST: nothing to wait for).
+So a call looks up about 5,000 twelve-character keys. A Bulk query costs at least three
+calls (create, poll, results) for a statement of up to 100,000 characters, about 7,000
+such keys: never fewer calls, and a wait besides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol
 from urllib.parse import quote_plus
 
-from connector.errors import InvalidRequestError
-from connector.salesforce.query import BulkQueryResult
-
 MAX_URI_BYTES = 16_384
 HEADER_ALLOWANCE = 2_048
-# Characters per Bulk statement, under Salesforce's 100,000-character SOQL limit.
-BULK_CHARS = 90_000
-# A Bulk query's fewest calls: create, one poll, one result page.
-BULK_CALLS = 3
-# What a URI (or URI and headers) too long gets: an org whose limit is lower than
-# documented; the statement then runs as a Bulk query.
-URI_REFUSED = frozenset({414, 431})
+# Query subrequests in one Composite call (Salesforce's limit).
+QUERIES_PER_CALL = 5
+# Keys in one list: fewer than a REST page of records.
+MAX_KEYS = 1_999
+# Characters a query URI keeps as they are: legal in a query string, and they make up
+# much of an IN list (each key's quotes and comma), so a URI holds more keys.
+URI_SAFE = "'(),"
 
 
 class Queries(Protocol):
-    """The two ways to run SOQL (BulkClient has both)."""
+    """What runs the lists (BulkClient does)."""
 
-    def rest_query(self, soql: str) -> Iterator[Mapping[str, object]]:
-        """Records of a REST query, every page."""
-
-    def query(self, soql: str) -> BulkQueryResult:
-        """A Bulk query's result."""
-
-
-@dataclass(frozen=True, slots=True)
-class LookupPlan:
-    """The statements of one lookup: those to send over REST, and those as Bulk queries."""
-
-    rest: tuple[str, ...]
-    bulk: tuple[str, ...]
+    def composite_queries(self, paths: Sequence[str]) -> Sequence[Sequence[Mapping[str, object]]]:
+        """The records of each REST query path, run in one Composite call."""
 
 
 def rest_uri(api_version: str, soql: str) -> str:
     """The path and query string of a REST query, as sent."""
-    return f"/services/data/v{api_version}/query?q={quote_plus(soql)}"
+    return f"/services/data/v{api_version}/query?q={quote_plus(soql, safe=URI_SAFE)}"
 
 
-def plan(sobject: str, field: str, keys: list[str], *, api_version: str) -> LookupPlan:
-    """The statements that find every key's record in the fewest calls (see the module doc)."""
+def plan(sobject: str, field: str, keys: list[str], *, api_version: str) -> list[list[str]]:
+    """The query URIs that find every key's record, grouped into Composite calls."""
     head = f"SELECT Id, {field} FROM {sobject} WHERE {field} IN ("  # noqa: S608 - SOQL; values escaped, names checked by describe
-    uri_budget = MAX_URI_BYTES - HEADER_ALLOWANCE - len(rest_uri(api_version, head + ")"))
+    budget = MAX_URI_BYTES - HEADER_ALLOWANCE - len(rest_uri(api_version, head + ")"))
     literals = [soql_string(key) for key in keys]
-    rest: list[str] = []
-    bulk: list[str] = []
-    for chunk in pack(literals, BULK_CHARS - len(head) - 1, len, 1):
-        pieces = list(pack(chunk, uri_budget, _encoded, _encoded(",")))
-        if len(pieces) <= BULK_CALLS:
-            rest += [f"{head}{','.join(p)})" for p in pieces]
-        else:
-            bulk.append(f"{head}{','.join(chunk)})")
-    return LookupPlan(tuple(rest), tuple(bulk))
+    uris = [
+        rest_uri(api_version, f"{head}{','.join(chunk)})")
+        for chunk in pack(literals, budget, _encoded, _encoded(","), most=MAX_KEYS)
+    ]
+    return [uris[n : n + QUERIES_PER_CALL] for n in range(0, len(uris), QUERIES_PER_CALL)]
 
 
 def find_ids(
     queries: Queries, sobject: str, field: str, keys: list[str], *, api_version: str
 ) -> dict[str, str]:
     """External id → Id, for the keys that have a record, in the fewest calls."""
-    chosen = plan(sobject, field, keys, api_version=api_version)
     found: dict[str, str] = {}
-    for soql in chosen.rest:
-        try:
-            records: Iterable[Mapping[str, object]] = list(queries.rest_query(soql))
-        except InvalidRequestError as exc:
-            if exc.status not in URI_REFUSED:
-                raise
-            records = queries.query(soql).records
-        found.update((str(r[field]), str(r["Id"])) for r in records)
-    for soql in chosen.bulk:
-        found.update((r[field], r["Id"]) for r in queries.query(soql).records)
+    for call in plan(sobject, field, keys, api_version=api_version):
+        for records in queries.composite_queries(call):
+            found.update((str(r[field]), str(r["Id"])) for r in records)
     return found
 
 
 def pack(
-    literals: list[str], budget: int, size: Callable[[str], int], comma: int
+    literals: list[str], budget: int, size: Callable[[str], int], comma: int, *, most: int
 ) -> Iterator[list[str]]:
-    """Literals in order, in lists whose `size` with commas stays within `budget`.
+    """Literals in order, in lists of at most `most` whose `size` with commas stays in `budget`.
 
     A literal longer than the budget is not dropped: it goes alone (Salesforce says if
     it is too long).
@@ -107,7 +80,7 @@ def pack(
     used = 0
     for literal in literals:
         cost = size(literal)
-        if chunk and used + comma + cost > budget:
+        if chunk and (used + comma + cost > budget or len(chunk) >= most):
             yield chunk
             chunk, used = [], 0
         used += cost + (comma if chunk else 0)
@@ -123,4 +96,4 @@ def soql_string(value: str) -> str:
 
 
 def _encoded(text: str) -> int:
-    return len(quote_plus(text))
+    return len(quote_plus(text, safe=URI_SAFE))

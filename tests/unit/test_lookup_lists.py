@@ -1,36 +1,47 @@
-"""Delete lookups: keys packed into SOQL IN lists, each run over REST or as a Bulk query."""
+"""Delete lookups: keys packed into SOQL IN lists, five lists to a Composite call."""
 
 from __future__ import annotations
 
-from urllib.parse import quote_plus
+from urllib.parse import unquote_plus
 
 from connector.salesforce.lookup import (
-    BULK_CHARS,
     HEADER_ALLOWANCE,
+    MAX_KEYS,
     MAX_URI_BYTES,
+    QUERIES_PER_CALL,
     pack,
     plan,
-    rest_uri,
     soql_string,
 )
 
 URI_ROOM = MAX_URI_BYTES - HEADER_ALLOWANCE
 
 
-def keys_of(statement: str) -> list[str]:
-    """The keys of an IN list statement, unquoted."""
-    values = statement.split(" IN (", 1)[1].rstrip(")")
+def keys_of(uri: str) -> list[str]:
+    """The keys of an IN list query URI, unquoted."""
+    values = unquote_plus(uri.split("?q=", 1)[1]).split(" IN (", 1)[1].rstrip(")")
     return [v.strip("'") for v in values.split(",")]
+
+
+def uris(calls: list[list[str]]) -> list[str]:
+    """Every query URI of a plan, in order."""
+    return [uri for call in calls for uri in call]
 
 
 def test_lists_stay_within_the_budget_and_keep_every_literal_in_order() -> None:
     """Every literal once, in order, in lists no longer than the budget, each one full."""
     literals = [soql_string(f"key-{n:05d}") for n in range(10_000)]
-    lists = list(pack(literals, 1_000, len, 1))
+    lists = list(pack(literals, 1_000, len, 1, most=10_000))
     assert all(len(",".join(chunk)) <= 1_000 for chunk in lists)
     assert [v for chunk in lists for v in chunk] == literals
     # Full lists: the next literal would not have fitted (12 characters with its comma).
     assert all(len(",".join(chunk)) + 12 > 1_000 for chunk in lists[:-1])
+
+
+def test_lists_hold_at_most_the_given_number_of_literals() -> None:
+    """A count cap cuts lists however much budget is left."""
+    lists = list(pack([str(n) for n in range(25)], 10_000, len, 1, most=10))
+    assert [len(chunk) for chunk in lists] == [10, 10, 5]
 
 
 def test_quotes_and_backslashes_are_escaped() -> None:
@@ -40,56 +51,49 @@ def test_quotes_and_backslashes_are_escaped() -> None:
 
 def test_a_key_longer_than_the_budget_still_gets_its_own_list() -> None:
     """An oversized literal is not dropped: it goes alone (Salesforce will say if too long)."""
-    assert list(pack(["x" * 50, "y"], 10, len, 1)) == [["x" * 50], ["y"]]
+    assert list(pack(["x" * 50, "y"], 10, len, 1, most=100)) == [["x" * 50], ["y"]]
 
 
-def test_a_300_key_lookup_is_one_rest_call_within_the_uri_limit() -> None:
-    """300 uuid-sized keys fit one URI: one REST statement, no Bulk query."""
+def test_a_300_key_lookup_is_one_query_in_one_call_within_the_uri_limit() -> None:
+    """300 uuid-sized keys fit one URI: one call of one query."""
     keys = [f"{n:08d}-aaaa-bbbb-cccc-dddddddddddd" for n in range(300)]
-    chosen = plan("Account", "ExternalKey__c", keys, api_version="62.0")
-    assert chosen.bulk == ()
-    assert len(chosen.rest) == 1
-    assert keys_of(chosen.rest[0]) == keys
-    assert len(rest_uri("62.0", chosen.rest[0])) <= URI_ROOM
+    calls = plan("Account", "ExternalKey__c", keys, api_version="62.0")
+    assert len(calls) == 1
+    [[uri]] = calls
+    assert keys_of(uri) == keys
+    assert len(uri) <= URI_ROOM
+    assert uri.startswith("/services/data/v62.0/query?q=SELECT+Id")
 
 
-def test_every_rest_uri_stays_under_the_limit_however_keys_encode() -> None:
+def test_every_uri_stays_under_the_limit_however_keys_encode() -> None:
     """Keys full of characters that percent-encode (quotes, spaces, accents) still fit."""
     keys = [f"é clé n°{n} O'x & y" for n in range(500)]
-    chosen = plan("Account", "ExternalKey__c", keys, api_version="62.0")
-    assert chosen.rest
-    assert all(len(rest_uri("62.0", s)) <= URI_ROOM for s in chosen.rest)
-    assert all("IN ('é clé n°" in s for s in chosen.rest)
-    found = [k for s in chosen.rest for k in keys_of(s)]
-    assert len(found) == len(keys)
-    assert quote_plus("'") in rest_uri("62.0", chosen.rest[0])
+    every = uris(plan("Account", "ExternalKey__c", keys, api_version="62.0"))
+    assert len(every) > 1
+    assert all(len(uri) <= URI_ROOM for uri in every)
+    assert [k.replace("\\'", "'") for uri in every for k in keys_of(uri)] == keys
 
 
-def test_a_tie_goes_to_rest_and_more_rest_calls_than_a_bulk_query_go_bulk() -> None:
-    """Three REST calls against a Bulk query's three: REST. Four: one Bulk query."""
-    keys = [f"k{n:07d}" for n in range(5_000)]
-    per_uri = len(keys_of(plan("A", "K", keys[:1_000], api_version="62.0").rest[0]))
-    three = plan("A", "K", keys[: 3 * per_uri], api_version="62.0")
-    assert len(three.rest) == 3
-    assert three.bulk == ()
-    four = plan("A", "K", keys[: 3 * per_uri + 1], api_version="62.0")
-    assert four.rest == ()
-    assert len(four.bulk) == 1
+def test_quotes_and_commas_of_the_in_list_travel_unencoded() -> None:
+    """Each key costs its own length and three characters, not nine more for %27 and %2C."""
+    [[uri]] = plan("A", "K", ["k1", "k2"], api_version="62.0")
+    assert uri.endswith("IN+('k1','k2')")
 
 
-def test_a_big_lookup_takes_full_bulk_lists_and_a_small_tail_over_rest() -> None:
-    """Bulk lists hold up to 90,000 characters; a short last list goes over REST."""
-    keys = [f"k{n:07d}" for n in range(18_000)]  # 11 characters each, comma included
-    chosen = plan("Account", "ExternalKey__c", keys, api_version="62.0")
-    assert all(len(s) <= BULK_CHARS for s in chosen.bulk)
-    assert len(chosen.bulk) == 2
-    assert len(chosen.rest) == 2
-    assert [k for s in (*chosen.bulk, *chosen.rest) for k in keys_of(s)] == keys
+def test_a_big_lookup_takes_five_full_lists_a_call() -> None:
+    """20,000 keys of 8 characters: full URIs, five to a call, every key in order."""
+    keys = [f"k{n:07d}" for n in range(20_000)]
+    calls = plan("Account", "ExternalKey__c", keys, api_version="62.0")
+    assert all(len(call) == QUERIES_PER_CALL for call in calls[:-1])
+    assert all(len(uri) <= URI_ROOM for uri in uris(calls))
+    assert [k for uri in uris(calls) for k in keys_of(uri)] == keys
+    # About 1,290 keys a URI (11 characters each with its comma): 16 URIs, 4 calls.
+    assert len(calls) == 4
 
 
-def test_a_rest_list_never_holds_a_page_or_more_of_keys() -> None:
-    """Even the shortest keys make URIs full before 2,000 keys: one page answers each call."""
+def test_a_list_never_holds_a_page_or_more_of_keys() -> None:
+    """Even the shortest keys stop at 1,999 a list: one page of 2,000 answers each query."""
     keys = ["", *(str(n) for n in range(9))] * 400
-    chosen = plan("A", "K", keys, api_version="62.0")
-    assert chosen.rest
-    assert all(len(keys_of(s)) < 2_000 for s in chosen.rest)
+    every = uris(plan("A", "K", keys, api_version="62.0"))
+    assert all(len(keys_of(uri)) <= MAX_KEYS for uri in every)
+    assert len(keys_of(every[0])) == MAX_KEYS

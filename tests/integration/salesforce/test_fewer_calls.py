@@ -1,6 +1,6 @@
 """Fewer calls per job: multipart creates, cheaper lookups, polls when jobs should be done.
 
-Small jobs are created with their data, lookups go over REST when that is cheaper, and
+Small jobs are created with their data, lookups go five queries to a Composite call, and
 the first poll comes when the job should be done.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from connector.errors import InvalidRequestError
 from connector.salesforce import BulkClient, PollPolicy, lookup
 from tests.integration.salesforce.conftest import settings_for
 from tests.support.emulator import EmulatorHandle
@@ -62,8 +63,8 @@ def counted(org: EmulatorHandle) -> Iterator[Callable[..., Counted]]:
         client.close()
 
 
-def test_a_300_key_lookup_is_one_rest_call(counted) -> None:
-    """300 keys, 200 of them in the org: one GET query, every found key mapped to its Id."""
+def test_a_300_key_lookup_is_one_composite_call(counted) -> None:
+    """300 keys, 200 of them in the org: one call, every found key mapped to its Id."""
     client, calls = counted()
     client.upsert("Account", accounts(200), "ExternalKey__c", fetch_successes=False)
     ids = {
@@ -73,43 +74,54 @@ def test_a_300_key_lookup_is_one_rest_call(counted) -> None:
     calls.log.clear()
     keys = [f"k{n:07d}" for n in range(300)]
     assert client.find_ids("Account", "ExternalKey__c", keys) == ids
-    assert calls.counts() == Counter({"query": 1})
+    assert calls.counts() == Counter({"composite": 1})
 
 
-def test_keys_with_quotes_and_accents_are_found_over_rest(counted) -> None:
+def test_keys_with_quotes_and_accents_are_found(counted) -> None:
     """Escaped and percent-encoded keys come back exactly."""
     client, calls = counted()
-    keys = ["O'Brien", "a\\b", "é & ü?", "x+y=z#"]
+    keys = ["O'Brien", "a\\b", "é & ü?", "x+y=z#", "(a,b)"]
     client.upsert("Account", [{"ExternalKey__c": k, "Name": "n"} for k in keys], "ExternalKey__c")
     calls.log.clear()
     assert set(client.find_ids("Account", "ExternalKey__c", keys)) == set(keys)
-    assert calls.counts() == Counter({"query": 1})
+    assert calls.counts() == Counter({"composite": 1})
 
 
-def test_a_lookup_too_long_for_urls_runs_as_bulk_queries(counted) -> None:
-    """20,000 keys: three Bulk queries (a few calls each) instead of 27 REST calls."""
+def test_a_big_lookup_costs_a_call_per_five_uris_of_keys(counted) -> None:
+    """20,000 keys: 4 calls, where Bulk queries took 3 queries of 3 calls or more."""
     client, calls = counted()
     client.upsert("Account", accounts(20_000), "ExternalKey__c", fetch_successes=False)
     calls.log.clear()
     keys = [f"k{n:07d}" for n in range(20_000)]
     found = client.find_ids("Account", "ExternalKey__c", keys)
     assert set(found) == set(keys)
-    counts = calls.counts()
-    assert counts["query"] == 0
-    assert counts["bulk_query_create"] == 3
-    assert counts.total() < 27
+    assert len(set(found.values())) == 20_000
+    assert calls.counts() == Counter({"composite": 4})
 
 
-def test_an_org_refusing_a_long_uri_gets_a_bulk_query_instead(counted, monkeypatch) -> None:
-    """A 414 (an org whose limit is lower than documented) falls back to a Bulk query."""
-    monkeypatch.setattr(lookup, "HEADER_ALLOWANCE", -10_000)  # URIs up to 26 kB: refused
+def test_a_result_longer_than_a_page_is_read_to_its_end(counted) -> None:
+    """2,500 records share one value of a field that is not unique: the rest by nextRecordsUrl."""
     client, calls = counted()
-    client.upsert("Account", accounts(1_500), "ExternalKey__c", fetch_successes=False)
+    client.upsert(
+        "Account",
+        [{"ExternalKey__c": f"k{n:07d}", "Name": "same"} for n in range(2_500)],
+        "ExternalKey__c",
+        fetch_successes=False,
+    )
     calls.log.clear()
-    keys = [f"k{n:07d}" for n in range(1_500)]
-    assert set(client.find_ids("Account", "ExternalKey__c", keys)) == set(keys)
-    assert calls.counts()["query"] == 1
-    assert calls.counts()["bulk_query_create"] == 1
+    soql = "SELECT Id FROM Account WHERE Name = 'same'"
+    [records] = client.composite_queries([lookup.rest_uri(client.settings.api_version, soql)])
+    assert len({r["Id"] for r in records}) == 2_500
+    assert calls.counts() == Counter({"composite": 1, "query": 1})
+
+
+def test_a_refused_subrequest_raises_salesforces_error(counted) -> None:
+    """A query Salesforce refuses inside the call raises its errorCode, not an empty answer."""
+    client, _ = counted()
+    with pytest.raises(InvalidRequestError) as refused:
+        client.find_ids("Account", "NoSuchField__c", ["k1"])
+    assert refused.value.error_code == "INVALID_FIELD"
+    assert refused.value.status == 400
 
 
 def close_to_seen_done(client: BulkClient, calls: Calls, rows: int) -> tuple[int, float]:
