@@ -36,7 +36,7 @@ from connector.errors import (
 from connector.salesforce import csvio
 from connector.salesforce.http import Transport
 from connector.salesforce.payloads import Payload
-from connector.salesforce.polls import Closed, PollPolicy, PollSchedule, Seen, remaining
+from connector.salesforce.polls import Closed, PollPolicy, PollSchedule, Seen
 from connector.salesforce.results import (
     BulkJob,
     BulkResult,
@@ -270,7 +270,9 @@ class JobApi:
             delay = next(delays)
             if closed is not None:
                 missed_at = asked - closed.at
-                rest = remaining(closed.rows, job.number_records_processed, missed_at)
+                rest = self._schedule.follow_up(
+                    closed.rows, job.number_records_processed, missed_at
+                )
                 if rest is not None:
                     delay = min(max(rest, self._poll.floor), self._poll.maximum)
             if deadline is not None and deadline - self.clock() <= 0:

@@ -14,13 +14,14 @@ A job closed with N rows is expected done `lag + N * seconds_per_row` after its 
 
 The first look waits for the estimate (its rows part with a margin: a job of many rows
 that misses costs a whole follow-up); follow-ups come at a fraction of it, growing by
-PollPolicy.factor, unless the look showed progress: a job that has processed some of
-its rows is looked at again when the rest should be done at the pace seen since the
-close (`remaining`), which is what a large job in a slow org needs to cost one
-follow-up rather than several. Every wait stays between a floor and PollPolicy.maximum, and lag
-never exceeds the maximum, so no outlier pushes the first look past it. Until a job
-has been seen done, the policy's fixed schedule applies. Query jobs have no rows up
-front: for them lag is the whole estimate.
+PollPolicy.factor, unless the look showed how far the job got: a job that has processed
+some of its rows is looked at again when the rest should be done at the pace seen since
+the close (`remaining`), which is what a large job in a slow org needs to cost one
+follow-up rather than several; one that has processed none, after its rows' time.
+Every wait stays between a floor and PollPolicy.maximum, and lag never exceeds the
+maximum, so no outlier pushes the first look past it. Until a job has been seen done,
+the policy's fixed schedule applies. Query jobs have no rows up front: for them lag is
+the whole estimate.
 """
 
 from __future__ import annotations
@@ -130,6 +131,21 @@ class PollSchedule:
             return
         yield self._bounded(estimate)
         yield from self.policy.delays(self._bounded(estimate * FOLLOW_UP_SHARE))
+
+    def follow_up(self, rows: int, processed: int, elapsed: float) -> float | None:
+        """When to look again at a job of `rows` seen running; None: the policy's schedule.
+
+        With part of its rows processed, when the rest should be done at the pace seen
+        (`remaining`). With none processed, the job has not started, or only just: not
+        before its rows' learned time has passed, where a share of the estimate would
+        look again several times (a job queued behind others, in a busy org).
+        """
+        rest = remaining(rows, processed, elapsed)
+        if rest is not None or processed > 0 or not self.policy.learn:
+            return rest
+        with self._lock:
+            per_row = self._per_row()
+        return rows * per_row * (1 + ROWS_MARGIN) if rows and per_row else None
 
     def _bounded(self, delay: float) -> float:
         floor = min(self.policy.floor, self.policy.initial, self.policy.maximum)

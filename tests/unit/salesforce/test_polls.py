@@ -209,3 +209,28 @@ def test_without_progress_there_is_nothing_to_go_by() -> None:
     assert remaining(40_000, 0, 2.0) is None
     assert remaining(40_000, 40_000, 2.0) is None
     assert remaining(0, 500, 2.0) is None
+
+
+def test_a_job_seen_with_nothing_processed_is_due_after_its_rows_time() -> None:
+    """Not started at the first look (queued behind others): all its rows' time from then.
+
+    A share of the estimate would look again several times while the job waits its turn.
+    """
+    schedule = PollSchedule(POLICY)
+    org = Org(queue=0.0, per_row=20e-6)
+    for _ in range(10):
+        run_job(schedule, org, 100_000)
+    assert schedule.follow_up(100_000, 0, 3.0) == pytest.approx(100_000 * 20e-6 * 1.1, rel=0.01)
+    assert schedule.follow_up(100_000, 0, 3.0) > first_look(schedule, 100_000) * FOLLOW_UP_SHARE
+    assert schedule.follow_up(40_000, 10_000, 2.0) == remaining(40_000, 10_000, 2.0)
+
+
+def test_before_anything_is_learned_a_job_without_progress_keeps_the_schedule() -> None:
+    """No time per row learned, a query's unknown rows, or learning off: the policy decides."""
+    assert PollSchedule(POLICY).follow_up(100_000, 0, 3.0) is None
+    learned = PollSchedule(POLICY)
+    run_job(learned, Org(queue=0.0), 10_000)
+    assert learned.follow_up(0, 0, 3.0) is None
+    fixed = PollSchedule(PollPolicy(learn=False))
+    assert fixed.follow_up(100_000, 0, 3.0) is None
+    assert fixed.follow_up(40_000, 10_000, 2.0) == remaining(40_000, 10_000, 2.0)
