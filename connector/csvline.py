@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 Columns = tuple[str, ...]
 
@@ -86,28 +86,31 @@ def merge(older: tuple[Columns, str], newer: tuple[Columns, str]) -> tuple[Colum
     return of({**fields(*older), **fields(*newer)})
 
 
-def layout(rows: Iterable[tuple[Columns, str]]) -> tuple[Columns, list[str]]:
-    """One header for rows of several shapes, and each row's line under it.
+def layout(rows: Iterable[tuple[Columns, str]]) -> tuple[Columns, Iterator[str]]:
+    """One header for rows of several shapes, and each row's line under it, made as read.
 
     The header starts with the most common shape, whose lines go through untouched (empty
     cells appended for the other shapes' columns); other shapes are laid out again, an
-    absent column left empty (Bulk API: leave it unchanged).
+    absent column left empty (Bulk API: leave it unchanged). The lines are made one at a
+    time as the upload is written: a job's laid-out copy never sits in memory whole.
     """
     listed = list(rows)
     counts = Counter(columns for columns, _ in listed)
     if not counts:
-        return (), []
+        return (), iter(())
     [(common, _)] = counts.most_common(1)
     header = dict.fromkeys(common)
     for columns in counts:
         header.update(dict.fromkeys(columns))
     head = shape(header)
     pad = "," * (len(head) - len(common))
-    lines: list[str] = []
-    for columns, line in listed:
-        if columns is common:
-            lines.append(line + pad if pad else line)
-        else:
-            cells = fields(columns, line)
-            lines.append(render([cells.get(name, "") for name in head]))
-    return head, lines
+
+    def lines() -> Iterator[str]:
+        for columns, line in listed:
+            if columns is common:
+                yield line + pad if pad else line
+            else:
+                cells = fields(columns, line)
+                yield render([cells.get(name, "") for name in head])
+
+    return head, lines()

@@ -32,7 +32,7 @@ class CsvLines:
     """
 
     header: Sequence[str]
-    lines: Sequence[str]
+    lines: Iterable[str]
 
 
 Records = Iterable[Mapping[str, object]] | CsvLines | str | os.PathLike[str] | IO[bytes] | IO[str]
