@@ -46,6 +46,7 @@ class Faults:
     fail_message: str = "TooManyLockFailure : Too many lock failure 200 Trying again later."
     max_upload_bytes: int | None = None
     max_multipart_chars: int | None = None  # an org holding to the older, lower limit
+    max_where_chars: int | None = None  # an org holding a query's whole WHERE clause to this
 
     def to_json(self) -> dict[str, object]:
         """The admin API's view."""

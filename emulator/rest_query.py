@@ -52,6 +52,11 @@ def _json_value(value: object) -> object:
 
 
 def _page(call: Call, cursor: Cursor, offset: int) -> Response:
+    limit = call.org.faults.current.max_where_chars
+    if limit is not None and len(cursor.text.upper().partition(" WHERE ")[2]) > limit:
+        return api_error(
+            400, "MALFORMED_QUERY", f"WHERE clause too long: at most {limit} characters"
+        )
     try:
         query = soql.parse(cursor.text, call.org.schema.field_types)
     except soql.SoqlError as exc:

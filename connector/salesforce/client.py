@@ -76,6 +76,7 @@ class BulkClient:
         self._ingest = JobApi(self._transport, "ingest", settings.poll)
         self._multipart_max = MULTIPART_MAX_BYTES
         self._query = JobApi(self._transport, "query", settings.poll)
+        self._where_chars: int | None = None  # set once an org refuses long IN lists
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BulkClient:
@@ -352,11 +353,31 @@ class BulkClient:
     def find_ids(self, sobject: str, field: str, keys: Iterable[str]) -> dict[str, str]:
         """Id by external id (`field`), for the keys that have a record.
 
-        The keys go in SOQL IN lists, five lists to a Composite call (see lookup.py).
+        The keys go in SOQL IN lists, five lists to a Composite call (see lookup.py). A
+        lookup refused as a malformed query is tried again in short lists; if those
+        work, this client uses short lists from then on.
         """
-        return lookup.find_ids(
-            self, sobject, field, list(keys), api_version=self.settings.api_version
-        )
+        listed = list(keys)
+        version = self.settings.api_version
+        try:
+            return lookup.find_ids(
+                self, sobject, field, listed, api_version=version, where_chars=self._where_chars
+            )
+        except InvalidRequestError as exc:
+            if self._where_chars is not None or exc.error_code not in lookup.LONG_LIST_REFUSED:
+                raise
+            short = lookup.SHORT_WHERE_CHARS
+            found = lookup.find_ids(
+                self, sobject, field, listed, api_version=version, where_chars=short
+            )
+            log.warning(
+                "Salesforce refused a lookup's long IN lists (%s) and took lists of %d "
+                "characters: lookups use those from now on",
+                exc.error_code,
+                short,
+            )
+            self._where_chars = short
+            return found
 
     def job(self, job_id: str, kind: str | None = None) -> JobHandle:
         """A handle on an existing job: wait on it, abort it, read its results."""

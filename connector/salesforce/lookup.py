@@ -11,9 +11,16 @@ them queries. Each list:
   bytes" (Salesforce Help, knowledge article 000386264). Whether a subrequest's url is
   held to that limit is not documented; staying within it never fails.
 
-So a call looks up about 5,000 twelve-character keys. A Bulk query costs at least three
+So a call looks up about 4,700 twelve-character keys. A Bulk query costs at least three
 calls (create, poll, results) for a statement of up to 100,000 characters, about 7,000
 such keys: never fewer calls, and a wait besides.
+
+One limit is worded ambiguously: "Strings in WHERE clauses can't exceed 4,000
+characters" (SOQL and SOSL Reference, "WHERE"; the limits cheat sheet says "for each
+string within a WHERE clause"), and some of Salesforce's own tools keep a whole IN list
+under 4,000 characters. A lookup refused as a malformed or too complicated query is
+therefore tried again in lists of at most SHORT_WHERE_CHARS (BulkClient.find_ids), and
+if that works the client keeps to them.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ MAX_KEYS = 1_999
 # Characters a query URI keeps as they are: legal in a query string, and they make up
 # much of an IN list (each key's quotes and comma), so a URI holds more keys.
 URI_SAFE = "'(),"
+# Lists for an org that holds a whole WHERE clause to 4,000 characters (see above).
+SHORT_WHERE_CHARS = 4_000
+# What such an org could answer a longer list with.
+LONG_LIST_REFUSED = frozenset({"MALFORMED_QUERY", "QUERY_TOO_COMPLICATED"})
 
 
 class Queries(Protocol):
@@ -45,24 +56,41 @@ def rest_uri(api_version: str, soql: str) -> str:
     return f"/services/data/v{api_version}/query?q={quote_plus(soql, safe=URI_SAFE)}"
 
 
-def plan(sobject: str, field: str, keys: list[str], *, api_version: str) -> list[list[str]]:
-    """The query URIs that find every key's record, grouped into Composite calls."""
+def plan(
+    sobject: str, field: str, keys: list[str], *, api_version: str, where_chars: int | None = None
+) -> list[list[str]]:
+    """The query URIs that find every key's record, grouped into Composite calls.
+
+    `where_chars` also holds each WHERE clause to that many characters.
+    """
     head = f"SELECT Id, {field} FROM {sobject} WHERE {field} IN ("  # noqa: S608 - SOQL; values escaped, names checked by describe
     budget = MAX_URI_BYTES - HEADER_ALLOWANCE - len(rest_uri(api_version, head + ")"))
     literals = [soql_string(key) for key in keys]
+    lists = [literals]
+    if where_chars is not None:
+        room = where_chars - len(f"{field} IN ()")
+        lists = list(pack(literals, room, len, 1, most=MAX_KEYS))
     uris = [
         rest_uri(api_version, f"{head}{','.join(chunk)})")
-        for chunk in pack(literals, budget, _encoded, _encoded(","), most=MAX_KEYS)
+        for short in lists
+        for chunk in pack(short, budget, _encoded, _encoded(","), most=MAX_KEYS)
     ]
     return [uris[n : n + QUERIES_PER_CALL] for n in range(0, len(uris), QUERIES_PER_CALL)]
 
 
-def find_ids(
-    queries: Queries, sobject: str, field: str, keys: list[str], *, api_version: str
+def find_ids(  # noqa: PLR0913 - the lookup's own terms, by keyword
+    queries: Queries,
+    sobject: str,
+    field: str,
+    keys: list[str],
+    *,
+    api_version: str,
+    where_chars: int | None = None,
 ) -> dict[str, str]:
     """External id → Id, for the keys that have a record, in the fewest calls."""
     found: dict[str, str] = {}
-    for call in plan(sobject, field, keys, api_version=api_version):
+    calls = plan(sobject, field, keys, api_version=api_version, where_chars=where_chars)
+    for call in calls:
         for records in queries.composite_queries(call):
             found.update((str(r[field]), str(r["Id"])) for r in records)
     return found

@@ -97,3 +97,14 @@ def test_a_list_never_holds_a_page_or_more_of_keys() -> None:
     every = uris(plan("A", "K", keys, api_version="62.0"))
     assert all(len(keys_of(uri)) <= MAX_KEYS for uri in every)
     assert len(keys_of(every[0])) == MAX_KEYS
+
+
+def test_short_lists_hold_each_where_clause_to_the_given_length() -> None:
+    """For an org that holds a whole WHERE clause to 4,000 characters: more, shorter lists."""
+    keys = [f"k{n:07d}" for n in range(20_000)]
+    short = uris(plan("Account", "ExternalKey__c", keys, api_version="62.0", where_chars=4_000))
+    wheres = [unquote_plus(uri).partition(" WHERE ")[2] for uri in short]
+    assert all(len(where) <= 4_000 for where in wheres)
+    assert all(len(where) > 3_980 for where in wheres[:-1])
+    assert [k for uri in short for k in keys_of(uri)] == keys
+    assert len(short) > len(uris(plan("Account", "ExternalKey__c", keys, api_version="62.0")))

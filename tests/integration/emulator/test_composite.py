@@ -109,3 +109,18 @@ def test_a_long_result_pages_on_by_next_records_url(sf, http, tmp_path) -> None:
     assert (page["totalSize"], page["done"], len(page["records"])) == (2_500, False, 2_000)
     rest = http("GET", page["nextRecordsUrl"].removeprefix(f"/services/data/{API}")).json()
     assert len(rest["records"]) == 500
+
+
+def test_an_org_can_be_made_to_refuse_long_where_clauses(http, org: EmulatorHandle) -> None:
+    """Fault max_where_chars: a longer WHERE clause is MALFORMED_QUERY, a shorter one runs."""
+    org.admin.faults(max_where_chars=40)
+    try:
+        long = query("SELECT Id FROM Account WHERE Name IN ('a','b','c','d','e','f','g','h')", "l")
+        short = query("SELECT Id FROM Account WHERE Name IN ('a')", "s")
+        answers = http("POST", "/composite", json={"compositeRequest": [long, short]}).json()
+    finally:
+        org.admin.faults(max_where_chars=None)
+    refused, ran = answers["compositeResponse"]
+    assert refused["httpStatusCode"] == 400
+    assert refused["body"][0]["errorCode"] == "MALFORMED_QUERY"
+    assert ran["httpStatusCode"] == 200

@@ -124,6 +124,27 @@ def test_a_refused_subrequest_raises_salesforces_error(counted) -> None:
     assert refused.value.status == 400
 
 
+def test_an_org_refusing_long_in_lists_gets_short_ones_from_then_on(
+    counted, org: EmulatorHandle
+) -> None:
+    """WHERE clauses held to 4,000 characters: one refused call, then short lists, kept."""
+    client, calls = counted()
+    client.upsert("Account", accounts(3_000), "ExternalKey__c", fetch_successes=False)
+    keys = [f"k{n:07d}" for n in range(3_000)]
+    org.admin.faults(max_where_chars=4_000)
+    try:
+        calls.log.clear()
+        assert set(client.find_ids("Account", "ExternalKey__c", keys)) == set(keys)
+        first = calls.counts()["composite"]
+        calls.log.clear()
+        assert set(client.find_ids("Account", "ExternalKey__c", keys)) == set(keys)
+        again = calls.counts()["composite"]
+    finally:
+        org.admin.faults(max_where_chars=None)
+    # 3,000 keys of 11 characters with their comma: 9 lists of 4,000, two calls.
+    assert (first, again) == (1 + 2, 2)
+
+
 def close_to_seen_done(client: BulkClient, calls: Calls, rows: int) -> tuple[int, float]:
     """Upsert `rows` rows: the polls it took, and the seconds from close to seen done.
 
