@@ -86,16 +86,15 @@ def merge(older: tuple[Columns, str], newer: tuple[Columns, str]) -> tuple[Colum
     return of({**fields(*older), **fields(*newer)})
 
 
-def layout(rows: Iterable[tuple[Columns, str]]) -> tuple[Columns, Iterator[str]]:
-    """One header for rows of several shapes, and each row's line under it, made as read.
+def layout(shapes: Sequence[Columns], lines: Sequence[str]) -> tuple[Columns, Iterator[str]]:
+    """One header for rows of several shapes (`shapes[i]` is `lines[i]`'s), each line under it.
 
     The header starts with the most common shape, whose lines go through untouched (empty
     cells appended for the other shapes' columns); other shapes are laid out again, an
     absent column left empty (Bulk API: leave it unchanged). The lines are made one at a
     time as the upload is written: a job's laid-out copy never sits in memory whole.
     """
-    listed = list(rows)
-    counts = Counter(columns for columns, _ in listed)
+    counts = Counter(shapes)
     if not counts:
         return (), iter(())
     [(common, _)] = counts.most_common(1)
@@ -105,12 +104,12 @@ def layout(rows: Iterable[tuple[Columns, str]]) -> tuple[Columns, Iterator[str]]
     head = shape(header)
     pad = "," * (len(head) - len(common))
 
-    def lines() -> Iterator[str]:
-        for columns, line in listed:
+    def laid_out() -> Iterator[str]:
+        for columns, line in zip(shapes, lines, strict=True):
             if columns is common:
                 yield line + pad if pad else line
             else:
                 cells = fields(columns, line)
                 yield render([cells.get(name, "") for name in head])
 
-    return head, lines()
+    return head, laid_out()

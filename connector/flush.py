@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from connector import csvline
@@ -117,8 +117,9 @@ class JobRunner:
 
     def _upsert(self, batch: Batch) -> BatchOutcome:
         lane = batch.lane
-        rows = {row.external_id: row for row in batch.rows}
-        header, lines = csvline.layout((row.columns, row.line) for row in batch.rows)
+        header, lines = csvline.layout(
+            [row.columns for row in batch.rows], [row.line for row in batch.rows]
+        )
         try:
             result = self._client.upsert(
                 lane.sobject,
@@ -131,9 +132,7 @@ class JobRunner:
         except JobFailedError as exc:
             result = self._failed_job(exc)
         self._count_jobs(result, lane)
-        return self._reconcile(
-            batch, result, lambda fields: rows.get(fields.get(lane.external_id_field, ""))
-        )
+        return self._reconcile(batch, result, _by_key(batch.rows, lane.external_id_field))
 
     def _delete(self, batch: Batch) -> BatchOutcome:
         lane = batch.lane
@@ -231,6 +230,22 @@ class JobRunner:
             self._metrics.api_requests_used.set(usage.used)
             self._metrics.api_requests_max.set(usage.max)
             self._budget.observe_api(usage)
+
+
+def _by_key(rows: Sequence[Row], field: str) -> Callable[[Mapping[str, str]], Row | None]:
+    """A result row's batch row, by its external id; the index is made only if asked.
+
+    Most jobs report no failed or unprocessed rows: their index of tens of thousands
+    of keys would be memory at the peak for nothing.
+    """
+    index: dict[str, Row] = {}
+
+    def row_of(fields: Mapping[str, str]) -> Row | None:
+        if not index:
+            index.update((row.external_id, row) for row in rows)
+        return index.get(fields.get(field, ""))
+
+    return row_of
 
 
 def _retriable(code: str, message: str) -> bool:

@@ -61,7 +61,8 @@ def test_a_job_header_is_the_union_led_by_the_most_common_shape() -> None:
     """Lines of the common shape go through as they are; others are laid out, gaps empty."""
     full = [csvline.of({"Name": f"n{i}", "Phone": str(i), "Ext": f"k{i}"}) for i in range(3)]
     sparse = csvline.of({"Fax": "9", "Ext": "k9"})
-    header, made = csvline.layout([full[0], sparse, full[1], full[2]])
+    rows = [full[0], sparse, full[1], full[2]]
+    header, made = csvline.layout([c for c, _ in rows], [line for _, line in rows])
     lines = list(made)
     assert header == ("Name", "Phone", "Ext", "Fax")
     assert lines[0] == full[0][1] + ","
