@@ -155,8 +155,3 @@ class Row:
     def fields(self) -> dict[str, str]:
         """Salesforce field → CSV text (parsed from the line: not for the hot path)."""
         return csvline.fields(self.columns, self.line)
-
-    @property
-    def positions(self) -> tuple[Position, ...]:
-        """Where each record behind this row sits in Kafka."""
-        return tuple(source.position for source in self.sources)

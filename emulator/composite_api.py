@@ -43,7 +43,7 @@ def composite(call: Call) -> Response:
         return api_error(
             400, "INVALID_INPUT", f"A composite request has at most {MAX_SUBREQUESTS} subrequests"
         )
-    if sum(1 for s in subrequests if _is_query(s)) > MAX_QUERIES:
+    if sum(1 for s in subrequests if _query_url(s)) > MAX_QUERIES:
         return api_error(
             400, "INVALID_INPUT", f"A composite request has at most {MAX_QUERIES} query subrequests"
         )
@@ -65,8 +65,11 @@ def composite(call: Call) -> Response:
     )
 
 
-def _is_query(sub: object) -> bool:
-    return isinstance(sub, dict) and bool(_QUERY_URL.match(urlsplit(str(sub.get("url", ""))).path))
+def _query_url(sub: object) -> re.Match[str] | None:
+    """The query URL's parts, if `sub` is a query or queryAll subrequest."""
+    if not isinstance(sub, dict):
+        return None
+    return _QUERY_URL.match(urlsplit(str(sub.get("url", ""))).path)
 
 
 def _error(code: str, message: str) -> list[dict[str, str]]:
@@ -77,13 +80,12 @@ def _run(call: Call, sub: object) -> tuple[int, object]:
     """One subrequest: its status and body."""
     if not isinstance(sub, dict) or not sub.get("referenceId") or not sub.get("url"):
         return 400, _error("INVALID_INPUT", "each subrequest needs method, url and referenceId")
-    if sub.get("method") != "GET" or not _is_query(sub):
+    found = _query_url(sub)
+    if sub.get("method") != "GET" or found is None:
         return 400, _error(
             "EMULATOR_UNSUPPORTED", "the emulator runs only GET query and queryAll subrequests"
         )
     url = urlsplit(str(sub["url"]))
-    found = _QUERY_URL.match(url.path)
-    assert found is not None  # noqa: S101 - _is_query matched it
     if found["version"] != call.version:
         return 400, _error("INVALID_INPUT", "subrequests must use the request's API version")
     headers = sub.get("httpHeaders") or {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -28,7 +28,7 @@ from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import Payload, Records, prepare
 from connector.salesforce.polls import Closed
-from connector.salesforce.query import BulkQueryResult, composite_records, rest_records
+from connector.salesforce.query import BulkQueryResult, composite_records
 from connector.salesforce.results import BulkJob, BulkResult, JobState, Operation
 from connector.salesforce.settings import ClientSettings, settings_from_env
 
@@ -333,14 +333,6 @@ class BulkClient:
             message = job.error_message or f"query job {job.id} ended {job.state.value}"
             raise JobFailedError(message, job_id=job.id, state=job.state.value)
         return BulkQueryResult(self._transport, job, self.settings.query_page_size)
-
-    def rest_query(self, soql: str) -> Iterator[dict[str, Any]]:
-        """Run SOQL over REST (`query?q=`): answered at once, 2,000 records a call.
-
-        For short statements (the URI limit is 16,384 bytes) and small results; use
-        `query` for the rest. Records come without their `attributes`.
-        """
-        return rest_records(self._transport, lookup.rest_uri(self.settings.api_version, soql))
 
     def composite_queries(self, paths: Sequence[str]) -> list[list[dict[str, Any]]]:
         """The records of up to five REST query paths (`lookup.rest_uri`), in one call.

@@ -273,8 +273,7 @@ class JobApi:
                 rest = self._schedule.follow_up(
                     closed.rows, job.number_records_processed, missed_at
                 )
-                if rest is not None:
-                    delay = min(max(rest, self._poll.floor), self._poll.maximum)
+                delay = delay if rest is None else rest
             if deadline is not None and deadline - self.clock() <= 0:
                 raise JobTimeoutError(job_id, timeout or 0.0, job.state.value)
             self._pause(delay, deadline)

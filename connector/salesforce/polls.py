@@ -133,19 +133,20 @@ class PollSchedule:
         yield from self.policy.delays(self._bounded(estimate * FOLLOW_UP_SHARE))
 
     def follow_up(self, rows: int, processed: int, elapsed: float) -> float | None:
-        """When to look again at a job of `rows` seen running; None: the policy's schedule.
+        """The wait before looking again at a job of `rows` seen running; None: the schedule's.
 
-        With part of its rows processed, when the rest should be done at the pace seen
-        (`remaining`). With none processed, the job has not started, or only just: not
-        before its rows' learned time has passed, where a share of the estimate would
-        look again several times (a job queued behind others, in a busy org).
+        Bounded like every learned wait. With part of its rows processed, when the rest
+        should be done at the pace seen (`remaining`). With none processed, the job has
+        not started, or only just: not before its rows' learned time has passed, where a
+        share of the estimate would look again several times (a job queued behind others,
+        in a busy org).
         """
         rest = remaining(rows, processed, elapsed)
-        if rest is not None or processed > 0 or not self.policy.learn:
-            return rest
-        with self._lock:
-            per_row = self._per_row()
-        return rows * per_row * (1 + ROWS_MARGIN) if rows and per_row else None
+        if rest is None and processed <= 0 and self.policy.learn:
+            with self._lock:
+                per_row = self._per_row()
+            rest = rows * per_row * (1 + ROWS_MARGIN) if rows and per_row else None
+        return None if rest is None else self._bounded(rest)
 
     def _bounded(self, delay: float) -> float:
         floor = min(self.policy.floor, self.policy.initial, self.policy.maximum)

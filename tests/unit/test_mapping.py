@@ -54,7 +54,7 @@ def test_mapped_fields_are_renamed_dropped_and_nulls_kept() -> None:
     assert dict(row.fields) == {"FirstName": "Ada", "Phone": NULL, "Title": NULL, "Ext__c": "42"}
     assert row.lane.action is Action.UPSERT
     assert row.external_id == "42"
-    assert row.positions == (Position("acc", 0, 7),)
+    assert tuple(s.position for s in row.sources) == (Position("acc", 0, 7),)
 
 
 def test_absent_fields_stay_absent() -> None:
