@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from connector import csvline
+from connector.inflight import InFlightRows
 from connector.records import Kept, Lane, Row
 
 
@@ -38,16 +40,20 @@ class BatchLimits:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """The rows of one Bulk job: one lane, each key at most once."""
+    """The rows of one Bulk job: one lane, each key at most once.
+
+    `byte_size` is what the rows held while buffered; in flight they hold
+    `rows.byte_size` (connector.inflight), which is what the memory bound counts then.
+    """
 
     lane: Lane
-    rows: tuple[Row, ...]
+    rows: InFlightRows
     byte_size: int
 
     @property
     def record_count(self) -> int:
         """How many Kafka records this batch settles (merged rows settle several)."""
-        return sum(len(row.sources) for row in self.rows)
+        return self.rows.record_count
 
 
 # What Python spends around the text, measured with tracemalloc (a row of 142 characters
@@ -165,8 +171,9 @@ class _Keys:
 class Batcher:
     """Per-(object, operation) lanes of rows, merged per key, with size and age bounds."""
 
-    def __init__(self, limits: BatchLimits) -> None:
+    def __init__(self, limits: BatchLimits, directory: Path | None = None) -> None:
         self._limits = limits
+        self._directory = directory  # where rows in flight keep their lines
         self._spaces: dict[tuple[str, str], _Keys] = {}
         self._lanes: dict[Lane, _LaneState] = {}
         self._buffered_bytes = 0
@@ -241,12 +248,16 @@ class Batcher:
         return batches
 
     def done(self, batch: Batch) -> None:
-        """Release a batch's keys, whatever its outcome: their next operations may go."""
-        self._in_flight_bytes -= batch.byte_size
+        """Release a batch's keys and rows, whatever its outcome: their next operations may go.
+
+        Requeue what is to be retried first: the rows are gone after this.
+        """
+        self._in_flight_bytes -= batch.rows.byte_size
         keys = self._keys(batch.lane)
-        for row in batch.rows:
-            keys.in_flight.discard(row.external_id)
-            self._make_eligible(keys, row.external_id)
+        for key in batch.rows.keys:
+            keys.in_flight.discard(key)
+            self._make_eligible(keys, key)
+        batch.rows.close()
 
     def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
         """Drop buffered records of revoked partitions; rows left with none are dropped."""
@@ -308,8 +319,9 @@ class Batcher:
         if not rows:
             return None
         rows.sort(key=lambda row: row.group)
-        self._in_flight_bytes += size
-        return Batch(lane=lane, rows=tuple(rows), byte_size=size)
+        held = InFlightRows(lane, rows, self._directory)
+        self._in_flight_bytes += held.byte_size
+        return Batch(lane=lane, rows=held, byte_size=size)
 
     def _take_head(self, keys: _Keys, key: str, entry: _Entry) -> None:
         self._lanes[entry.row.lane].remove(key, entry.size)

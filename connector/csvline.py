@@ -86,7 +86,7 @@ def merge(older: tuple[Columns, str], newer: tuple[Columns, str]) -> tuple[Colum
     return of({**fields(*older), **fields(*newer)})
 
 
-def layout(shapes: Sequence[Columns], lines: Sequence[str]) -> tuple[Columns, Iterator[str]]:
+def layout(shapes: Sequence[Columns], lines: Iterable[str]) -> tuple[Columns, Iterator[str]]:
     """One header for rows of several shapes (`shapes[i]` is `lines[i]`'s), each line under it.
 
     The header starts with the most common shape, whose lines go through untouched (empty

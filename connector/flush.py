@@ -38,10 +38,14 @@ class RowFailure:
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """Every row of a batch, sorted by what happens next: final, try again, or dead."""
+    """Every row of a batch, sorted by what happens next: final, try again, or dead.
+
+    Applied rows are named by their index in `batch.rows` (their records are all that is
+    wanted of them); the others are made whole again, to be retried or dead-lettered.
+    """
 
     batch: Batch
-    applied: tuple[Row, ...]
+    applied: Sequence[int]
     retry: tuple[RowFailure, ...]
     dead: tuple[RowFailure, ...]
     job_ids: tuple[str, ...] = ()
@@ -117,9 +121,7 @@ class JobRunner:
 
     def _upsert(self, batch: Batch) -> BatchOutcome:
         lane = batch.lane
-        header, lines = csvline.layout(
-            [row.columns for row in batch.rows], [row.line for row in batch.rows]
-        )
+        header, lines = csvline.layout(batch.rows.columns, batch.rows.lines())
         try:
             result = self._client.upsert(
                 lane.sobject,
@@ -132,13 +134,15 @@ class JobRunner:
         except JobFailedError as exc:
             result = self._failed_job(exc)
         self._count_jobs(result, lane)
-        return self._reconcile(batch, result, _by_key(batch.rows, lane.external_id_field))
+        every = range(len(batch.rows))
+        return self._reconcile(batch, every, result, _by_key(batch.rows.keys, lane))
 
     def _delete(self, batch: Batch) -> BatchOutcome:
         lane = batch.lane
-        ids = self._resolve_ids(lane, [row.external_id for row in batch.rows])
-        by_id = {ids[row.external_id]: row for row in batch.rows if row.external_id in ids}
-        gone = tuple(row for row in batch.rows if row.external_id not in ids)
+        keys = batch.rows.keys
+        ids = self._resolve_ids(lane, list(keys))
+        by_id = {ids[key]: index for index, key in enumerate(keys) if key in ids}
+        gone = [index for index, key in enumerate(keys) if key not in ids]
         if not by_id:
             return BatchOutcome(batch, applied=gone, retry=(), dead=())
         operation = (
@@ -156,11 +160,9 @@ class JobRunner:
             result = self._failed_job(exc)
         self._count_jobs(result, lane)
         outcome = self._reconcile(
-            replace(batch, rows=tuple(by_id.values())),
-            result,
-            lambda fields: by_id.get(fields.get("Id", "")),
+            batch, list(by_id.values()), result, lambda fields: by_id.get(fields.get("Id", ""))
         )
-        return replace(outcome, batch=batch, applied=outcome.applied + gone)
+        return replace(outcome, applied=[*outcome.applied, *gone])
 
     def _resolve_ids(self, lane: Lane, keys: list[str]) -> dict[str, str]:
         """External id → Salesforce Id, for the keys that have a record."""
@@ -180,47 +182,48 @@ class JobRunner:
     def _reconcile(
         self,
         batch: Batch,
+        sent: Sequence[int],
         result: BulkResult,
-        row_of: Callable[[Mapping[str, str]], Row | None],
+        row_of: Callable[[Mapping[str, str]], int | None],
     ) -> BatchOutcome:
-        """Successes are every row not reported failed or unprocessed."""
+        """Successes are every row `sent` not reported failed or unprocessed."""
+        rows = batch.rows
         settled: set[int] = set()
         retry: list[RowFailure] = []
         dead: list[RowFailure] = []
-        applied: list[Row] = []
+        applied: list[int] = []
         job_id = result.job.id
         for failed in result.failed_records:
-            row = row_of(failed.fields)
-            if row is None:
+            index = row_of(failed.fields)
+            if index is None:
                 continue
-            settled.add(id(row))
+            settled.add(index)
             error = failed.error
             self._metrics.record_errors.labels(batch.lane.sobject, error.status_code).inc()
             if batch.lane.action.is_delete and error.status_code in ALREADY_DELETED:
-                applied.append(row)
+                applied.append(index)
                 continue
-            failure = RowFailure(row, error.status_code, error.message, error.fields, job_id)
-            (retry if _retriable(error.status_code, error.message) else dead).append(failure)
+            code, message = error.status_code, error.message
+            failure = RowFailure(rows[index], code, message, error.fields, job_id)
+            (retry if _retriable(code, message) else dead).append(failure)
         for fields in result.unprocessed_records:
-            row = row_of(fields)
-            if row is not None and id(row) not in settled:
-                settled.add(id(row))
-                retry.append(
-                    RowFailure(row, "UNPROCESSED", "not processed by the job", job_id=job_id)
-                )
-        rest = [row for row in batch.rows if id(row) not in settled]
-        if self._ended_well(result):
-            applied += rest
-        else:
-            # Successes were not downloaded, so a row a Failed or Aborted job does not
-            # mention may or may not have landed: writing it again is safe (upserts and
-            # deletes are idempotent), calling it applied is not.
-            retry += [
-                RowFailure(row, "JOB_NOT_COMPLETE", "the job ended early", job_id=job_id)
-                for row in rest
-            ]
+            index = row_of(fields)
+            if index is not None and index not in settled:
+                settled.add(index)
+                unprocessed = "not processed by the job"
+                retry.append(RowFailure(rows[index], "UNPROCESSED", unprocessed, job_id=job_id))
+        rest: Sequence[int] = [i for i in sent if i not in settled] if settled else sent
         jobs = tuple(job.id for job in result.jobs)
-        return BatchOutcome(batch, tuple(applied), tuple(retry), tuple(dead), jobs)
+        if self._ended_well(result):
+            return BatchOutcome(batch, [*applied, *rest], tuple(retry), tuple(dead), jobs)
+        # Successes were not downloaded, so a row a Failed or Aborted job does not
+        # mention may or may not have landed: writing it again is safe (upserts and
+        # deletes are idempotent), calling it applied is not.
+        retry += [
+            RowFailure(rows[i], "JOB_NOT_COMPLETE", "the job ended early", job_id=job_id)
+            for i in rest
+        ]
+        return BatchOutcome(batch, applied, tuple(retry), tuple(dead), jobs)
 
     def _count_jobs(self, result: BulkResult, lane: Lane) -> None:
         for job in result.jobs:
@@ -232,17 +235,18 @@ class JobRunner:
             self._budget.observe_api(usage)
 
 
-def _by_key(rows: Sequence[Row], field: str) -> Callable[[Mapping[str, str]], Row | None]:
-    """A result row's batch row, by its external id; the index is made only if asked.
+def _by_key(keys: Sequence[str], lane: Lane) -> Callable[[Mapping[str, str]], int | None]:
+    """A result row's place in the batch, by its external id; the index is made only if asked.
 
     Most jobs report no failed or unprocessed rows: their index of tens of thousands
     of keys would be memory at the peak for nothing.
     """
-    index: dict[str, Row] = {}
+    index: dict[str, int] = {}
+    field = lane.external_id_field
 
-    def row_of(fields: Mapping[str, str]) -> Row | None:
+    def row_of(fields: Mapping[str, str]) -> int | None:
         if not index:
-            index.update((row.external_id, row) for row in rows)
+            index.update((key, i) for i, key in enumerate(keys))
         return index.get(fields.get(field, ""))
 
     return row_of

@@ -474,13 +474,14 @@ class Pipeline:
             len(outcome.retry),
             len(outcome.dead),
         )
+        rows = outcome.batch.rows
         with self._metrics.accounting:
             if outcome.applied:  # every row of a batch is of its lane
-                sources = sum(len(row.sources) for row in outcome.applied)
+                sources = rows.record_count_of(outcome.applied)
                 applied = len(outcome.applied)
                 self._metrics.records_applied.labels(lane.sobject, lane.action.value).inc(applied)
                 self._metrics.records_superseded.labels(lane.sobject).inc(sources - applied)
-            self._tracker.mark_final(k for row in outcome.applied for k in row.sources)
+            self._tracker.mark_final(rows.kept(outcome.applied))
         retry: list[RowFailure] = []
         exhausted: list[RowFailure] = []
         for failure in outcome.retry:

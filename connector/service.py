@@ -151,7 +151,7 @@ def build_service(config: Config, registry: CollectorRegistry) -> Service:
             schema_files=config.avro.schema_files,
         ),
         mapper=Mapper(config),
-        batcher=Batcher(batch_limits(batching)),
+        batcher=Batcher(batch_limits(batching), batching.spool_dir),
         runner=runner,
         dead_letter=dead_letter,
         spool=RecordSpool(batching.spool_dir, min(SEGMENT_BYTES, batching.max_spool_bytes // 8)),

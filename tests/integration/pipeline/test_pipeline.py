@@ -233,6 +233,39 @@ def test_memory_stays_under_the_bound_with_a_backlog_ten_times_it(sink_factory, 
     assert len(emulator.admin.live("Account")) == count
 
 
+def test_jobs_in_flight_leave_the_bound_to_the_consumer(sink_factory, emulator) -> None:
+    """Four slow jobs in flight hold their keys and records, not their rows' bytes.
+
+    Held as rows, 400 rows of 3 KB in flight took 1.3 MB of the 2 MiB bound and the
+    consumer paused at about 650 records until a job ended; held slim, it reads on.
+    """
+    emulator.admin.faults(chunk_delay_seconds=4.0)
+    sink = sink_factory(
+        batching={"max_buffered_bytes": 2 * 2**20, "max_records": 100, "max_in_flight": 4}
+    )
+    padding = "x" * 2500
+    count = 1_200
+    sink.produce([(f"f{i}", {"Name": f"n{i}", "Description": padding}) for i in range(count)])
+    sink.start()
+
+    def sample(name: str, labels: dict[str, str]) -> float:
+        return sink.registry.get_sample_value(name, labels) or 0.0
+
+    consumed = {"topic": sink.topic}
+    applied = {"object": "Account", "operation": "upsert"}
+    wait_until(
+        lambda: sample("sfsink_jobs_in_flight", {}) == 4
+        and sample("sfsink_records_consumed_total", consumed) >= 950,
+        timeout=20,
+        what="950 records consumed while four jobs run",
+    )
+    assert sample("sfsink_records_applied_total", applied) == 0, "a job ended first"
+    emulator.admin.faults(chunk_delay_seconds=0.0)
+    wait_until(lambda: sink.committed() == count, timeout=120, what=f"all {count} committed")
+    sink.stop_and_join()
+    assert len(emulator.admin.live("Account")) == count
+
+
 def test_the_spool_pauses_the_consumer_at_its_disk_bound(sink_factory, emulator) -> None:
     """Records far bigger than their rows fill the disk bound first: pause there, lose none."""
     emulator.admin.faults(chunk_delay_seconds=0.5)
