@@ -108,11 +108,12 @@ def test_a_row_in_flight_costs_a_fraction_of_a_buffered_one(tmp_path: Path) -> N
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
+    names = [f"Field{f}__c" for f in range(12)]  # a route's field names, one string each
     rows = [
         Row.of(
             UPSERT,
             f"{i:012d}",
-            {f"Field{f}__c": f"value {i} {f}" for f in range(12)},
+            {name: f"value {i} {f}" for f, name in enumerate(names)},
             (kept("t", 0, i), kept("t", 0, i + 1_000_000)) if i % 3 == 0 else (kept("t", 0, i),),
         )
         for i in range(20_000)

@@ -75,8 +75,9 @@ def test_a_job_header_is_the_union_led_by_the_most_common_shape() -> None:
     }
 
 
-def test_shapes_are_shared_only_up_to_a_bound() -> None:
+def test_shapes_are_shared_only_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sparse events of ever new column sets cannot grow the shared table without end."""
+    monkeypatch.setattr(csvline, "_shapes", {})  # filled here, not for the tests after it
     for index in range(csvline._MAX_SHAPES + 10):  # noqa: SLF001 - the bound under test
         csvline.shape([f"c{index}"])
     assert len(csvline._shapes) <= csvline._MAX_SHAPES  # noqa: SLF001

@@ -254,8 +254,10 @@ def test_jobs_in_flight_leave_the_bound_to_the_consumer(sink_factory, emulator) 
     consumed = {"topic": sink.topic}
     applied = {"object": "Account", "operation": "upsert"}
     wait_until(
-        lambda: sample("sfsink_jobs_in_flight", {}) == 4
-        and sample("sfsink_records_consumed_total", consumed) >= 950,
+        lambda: (
+            sample("sfsink_jobs_in_flight", {}) == 4
+            and sample("sfsink_records_consumed_total", consumed) >= 950
+        ),
         timeout=20,
         what="950 records consumed while four jobs run",
     )
