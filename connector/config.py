@@ -235,8 +235,8 @@ class BatchingSettings(_Frozen):
         50 * 2**20,
         ge=1024,
         le=100 * 2**20,
-        description="memory a job's rows hold, at most 0.7 of max_buffered_bytes (uploads "
-        "are split at 150 MB)",
+        description="memory a job's rows hold while buffered, at most 0.7 of "
+        "max_buffered_bytes (uploads are split at 150 MB)",
     )
     max_age_seconds: float = Field(5.0, gt=0, description="the time bound of a batch")
     backlog_max_age_seconds: float | None = Field(
@@ -251,8 +251,9 @@ class BatchingSettings(_Frozen):
     )
     spool_dir: Path | None = Field(
         None,
-        description="where buffered records' bytes wait on disk for a possible dead letter "
-        "(unlinked files, gone with the process; default the system's temp directory)",
+        description="where buffered records' bytes wait on disk for a possible dead letter, "
+        "and running jobs' rows for a retry (unlinked files, gone with the process; default "
+        "the system's temp directory)",
     )
     max_spool_bytes: int = Field(
         2**30,

@@ -198,18 +198,18 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
-# The share of the memory bound one job may hold. Smaller jobs let the next one fill while
-# one runs, so the consumer pauses less, but each costs its calls: draining a million
-# generated events with the 64 MiB bound on two cores, one run each, a half took 132 API
-# calls in 101 s, 0.6 took 106 in 104 s, 0.7 took 87 in 106 s, 0.85 took 85 in 109 s
-# (peak RSS 189-197 MB).
+# The share of the memory bound one job's rows may hold while buffered (running, they hold
+# about a quarter of that: connector.inflight). Larger jobs spend fewer API calls; smaller
+# ones are cut more often at the bound. Draining a million generated events with the 64
+# MiB bound on two cores, one run each: a half took 121 calls in 73.4 s, 0.7 took 92 in
+# 74.2 s, 0.85 took 99 in 77.9 s, the whole bound 99 in 79.3 s (peak RSS 170-179 MB).
 JOB_SHARE = 0.7
 
 
 def batch_limits(batching: BatchingSettings) -> BatchLimits:
     """When a lane becomes a job, from the settings.
 
-    A job holds at most JOB_SHARE of the memory bound; the rest fills while it runs.
+    A job's rows hold at most JOB_SHARE of the memory bound until it starts.
     """
     return BatchLimits(
         batching.max_records,
