@@ -215,7 +215,8 @@ class JobRunner:
         rest: Sequence[int] = [i for i in sent if i not in settled] if settled else sent
         jobs = tuple(job.id for job in result.jobs)
         if self._ended_well(result):
-            return BatchOutcome(batch, [*applied, *rest], tuple(retry), tuple(dead), jobs)
+            everything = [*applied, *rest] if applied else rest  # most often a whole range
+            return BatchOutcome(batch, everything, tuple(retry), tuple(dead), jobs)
         # Successes were not downloaded, so a row a Failed or Aborted job does not
         # mention may or may not have landed: writing it again is safe (upserts and
         # deletes are idempotent), calling it applied is not.
