@@ -24,6 +24,7 @@ from typing import IO, overload
 from connector import csvline
 from connector.errors import FatalError
 from connector.records import Kept, Lane, Row
+from connector.spool import write_all
 
 # What a row in flight keeps alive, measured with tracemalloc from before its Row was made
 # to after it was gone (20,000 rows, 12-character keys: 228 bytes a row with 1.33 records),
@@ -32,6 +33,8 @@ from connector.records import Kept, Lane, Row
 # topic index, partition, offset and spool place.
 ROW_OVERHEAD = 200
 KEPT_OVERHEAD = 30
+# A group value (a parent's id, when rows are grouped) is a string of each row's own.
+STR_OVERHEAD = 60
 # Lines are written and read a megabyte at a time: each file call releases the GIL.
 _IO_BYTES = 2**20
 
@@ -60,9 +63,9 @@ class InFlightRows(Sequence[Row]):
         self._lane = lane
         self.keys: tuple[str, ...] = tuple(row.external_id for row in rows)
         self.columns: tuple[csvline.Columns, ...] = tuple(row.columns for row in rows)
-        attempts = tuple(row.attempt for row in rows)
+        attempts = array("I", [row.attempt for row in rows])
         groups = tuple(row.group for row in rows)
-        self._attempts = attempts if any(attempts) else None
+        self._attempts = attempts if any(attempts) else None  # most batches are first tries
         self._groups = groups if any(groups) else None
         self._topics: list[str] = []
         self._topic_of = array("H")
@@ -77,7 +80,7 @@ class InFlightRows(Sequence[Row]):
             ROW_OVERHEAD * len(self.keys)
             + sum(map(len, self.keys))
             + KEPT_OVERHEAD * len(self._offsets)
-            + (sum(map(len, groups)) if self._groups else 0)
+            + (sum(len(group) + STR_OVERHEAD for group in groups) if self._groups else 0)
         )
 
     def _keep_sources(self, rows: Sequence[Row]) -> None:
@@ -193,9 +196,9 @@ def _write_lines(rows: Sequence[Row], ends: array[int], directory: Path | None) 
             ends.append(end)
             waiting += len(data)
             if waiting >= _IO_BYTES:
-                _write_all(file, b"".join(pending))
+                write_all(file, b"".join(pending))
                 pending, waiting = [], 0
-        _write_all(file, b"".join(pending))
+        write_all(file, b"".join(pending))
     except OSError as exc:
         file.close()
         raise FatalError(f"cannot hold a job's rows in {_where(directory)}: {exc}") from exc
@@ -204,9 +207,3 @@ def _write_lines(rows: Sequence[Row], ends: array[int], directory: Path | None) 
 
 def _where(directory: Path | None) -> str:
     return str(directory or tempfile.gettempdir())
-
-
-def _write_all(file: IO[bytes], data: bytes) -> None:
-    view = memoryview(data)
-    while view:  # an unbuffered file may take part of it
-        view = view[file.write(view) or 0 :]

@@ -50,9 +50,7 @@ class _Segment:
 
     def flush(self) -> None:
         if self.pending:
-            data = memoryview(b"".join(self.pending))
-            while data:  # an unbuffered file may take part of it
-                data = data[self.file.write(data) :]
+            write_all(self.file, b"".join(self.pending))
             self.pending.clear()
             self.written = self.size
 
@@ -190,6 +188,13 @@ class RecordSpool:
 
     def _where(self) -> str:
         return str(self._directory or tempfile.gettempdir())
+
+
+def write_all(file: IO[bytes], data: bytes) -> None:
+    """All of `data`: an unbuffered file may take part of it a call."""
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view) or 0 :]
 
 
 def _bytes(fd: int, offset: int, length: int) -> tuple[bytes | None, int]:
