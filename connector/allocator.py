@@ -15,20 +15,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from collections.abc import Mapping
 
-log = logging.getLogger(__name__)
-
-# mallopt's parameters, from glibc's malloc.h
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-MMAP_THRESHOLD = 128 * 1024
-ARENA_MAX = 2
-_ENVIRONMENT = {
-    _M_MMAP_THRESHOLD: "MALLOC_MMAP_THRESHOLD_",
-    _M_ARENA_MAX: "MALLOC_ARENA_MAX",
-}
+# (mallopt's parameter from glibc's malloc.h, its value, the variable that sets it too)
+_SETTINGS = (
+    (-3, 128 * 1024, "MALLOC_MMAP_THRESHOLD_"),  # M_MMAP_THRESHOLD
+    (-8, 2, "MALLOC_ARENA_MAX"),  # M_ARENA_MAX
+)
 
 
 def tune(environ: Mapping[str, str]) -> list[str]:
@@ -41,9 +34,8 @@ def tune(environ: Mapping[str, str]) -> list[str]:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
     except (OSError, AttributeError):
         return []
-    done = []
-    for parameter, value in ((_M_MMAP_THRESHOLD, MMAP_THRESHOLD), (_M_ARENA_MAX, ARENA_MAX)):
-        name = _ENVIRONMENT[parameter]
-        if name not in environ and mallopt(parameter, value) == 1:
-            done.append(f"{name}={value}")
-    return done
+    return [
+        f"{name}={value}"
+        for parameter, value, name in _SETTINGS
+        if name not in environ and mallopt(parameter, value) == 1
+    ]

@@ -24,7 +24,7 @@ from typing import IO, overload
 from connector import csvline
 from connector.errors import FatalError
 from connector.records import Kept, Lane, Row
-from connector.spool import write_all
+from connector.spool import WRITE_BYTES, where, write_all
 
 # What a row in flight keeps alive, measured with tracemalloc from before its Row was made
 # to after it was gone (20,000 rows, 12-character keys: 228 bytes a row with 1.33 records),
@@ -35,8 +35,6 @@ ROW_OVERHEAD = 200
 KEPT_OVERHEAD = 30
 # A group value (a parent's id, when rows are grouped) is a string of each row's own.
 STR_OVERHEAD = 60
-# Lines are written and read a megabyte at a time: each file call releases the GIL.
-_IO_BYTES = 2**20
 
 
 class InFlightRows(Sequence[Row]):
@@ -112,7 +110,7 @@ class InFlightRows(Sequence[Row]):
         index %= len(self)
         line = ""
         if self._file is not None:
-            start = self._ends[index - 1] if index else 0
+            start = self._line_start(index)
             line = os.pread(self._file.fileno(), self._ends[index] - start, start).decode()
         return self._row(index, line)
 
@@ -133,8 +131,8 @@ class InFlightRows(Sequence[Row]):
         fd, ends = self._file.fileno(), self._ends
         row = 0
         while row < len(ends):
-            base = ends[row - 1] if row else 0
-            last = max(bisect_right(ends, base + _IO_BYTES, lo=row), row + 1)
+            base = self._line_start(row)
+            last = max(bisect_right(ends, base + WRITE_BYTES, lo=row), row + 1)
             block = os.pread(fd, ends[last - 1] - base, base)
             start = 0
             for end in ends[row:last]:
@@ -144,7 +142,7 @@ class InFlightRows(Sequence[Row]):
 
     def sources(self, index: int) -> tuple[Kept, ...]:
         """Row `index`'s records, oldest first."""
-        return tuple(self._kept(i) for i in range(self._starts[index], self._starts[index + 1]))
+        return tuple(self.kept((index,)))
 
     def kept(self, rows: Iterable[int]) -> Iterator[Kept]:
         """The records of these rows."""
@@ -162,6 +160,9 @@ class InFlightRows(Sequence[Row]):
         """Drop the lines' file."""
         if self._file is not None:
             self._file.close()
+
+    def _line_start(self, index: int) -> int:
+        return self._ends[index - 1] if index else 0
 
     def _kept(self, i: int) -> Kept:
         topic = self._topics[self._topic_of[i]]
@@ -184,7 +185,7 @@ def _write_lines(rows: Sequence[Row], ends: array[int], directory: Path | None) 
     try:
         file = tempfile.TemporaryFile(buffering=0, dir=directory, prefix="sfsink-job-")  # noqa: SIM115 - closed by InFlightRows.close
     except OSError as exc:
-        raise FatalError(f"cannot hold a job's rows in {_where(directory)}: {exc}") from exc
+        raise FatalError(f"cannot hold a job's rows in {where(directory)}: {exc}") from exc
     try:
         end = 0
         pending: list[bytes] = []
@@ -195,15 +196,11 @@ def _write_lines(rows: Sequence[Row], ends: array[int], directory: Path | None) 
             end += len(data)
             ends.append(end)
             waiting += len(data)
-            if waiting >= _IO_BYTES:
+            if waiting >= WRITE_BYTES:
                 write_all(file, b"".join(pending))
                 pending, waiting = [], 0
         write_all(file, b"".join(pending))
     except OSError as exc:
         file.close()
-        raise FatalError(f"cannot hold a job's rows in {_where(directory)}: {exc}") from exc
+        raise FatalError(f"cannot hold a job's rows in {where(directory)}: {exc}") from exc
     return file
-
-
-def _where(directory: Path | None) -> str:
-    return str(directory or tempfile.gettempdir())

@@ -36,7 +36,7 @@ _NONE = -1
 SEGMENT_BYTES = 8 * 2**20
 # Records are written a megabyte at a time: each write releases the GIL, and a loop that
 # let a job thread take it every 8 KiB (a buffered file's pace) waited on it every time.
-_WRITE_BYTES = 2**20
+WRITE_BYTES = 2**20
 
 
 @dataclass(slots=True)
@@ -98,7 +98,7 @@ class RecordSpool:
         at = self._end
         self._end += len(data)
         segment.size += len(data)
-        if segment.size - segment.written >= _WRITE_BYTES:
+        if segment.size - segment.written >= WRITE_BYTES:
             self._flush(segment)
         segment.highest[position.topic_partition] = position.offset  # kept in offset order
         return Kept.of(position, at)
@@ -187,14 +187,19 @@ class RecordSpool:
         raise LookupError(f"spool offset {at} was released")
 
     def _where(self) -> str:
-        return str(self._directory or tempfile.gettempdir())
+        return where(self._directory)
 
 
 def write_all(file: IO[bytes], data: bytes) -> None:
     """All of `data`: an unbuffered file may take part of it a call."""
     view = memoryview(data)
     while view:
-        view = view[file.write(view) or 0 :]
+        view = view[file.write(view) :]
+
+
+def where(directory: Path | None) -> str:
+    """The directory temporary files go to, for an error message."""
+    return str(directory or tempfile.gettempdir())
 
 
 def _bytes(fd: int, offset: int, length: int) -> tuple[bytes | None, int]:
