@@ -5,6 +5,7 @@
     ├── RetriableError                    try again later; nothing is lost or final
     │   ├── DeadLetterUnavailableError    the dead-letter topic did not acknowledge
     │   ├── SchemaRegistryUnavailableError  the schema registry did not answer usefully
+    │   ├── CommitRefusedError            a rebalance is under way: commit after it
     │   ├── SalesforceBusyError *         Salesforce asked us to slow down: wait retry_after
     │   └── SalesforceUnavailableError *  connection errors, timeouts, 5xx: retries ran out
     ├── RecordError                       this record cannot be written: dead-letter it
@@ -49,6 +50,10 @@ class DeadLetterUnavailableError(RetriableError):
 
 class SchemaRegistryUnavailableError(RetriableError):
     """The schema registry is down, slow or failing (5xx): the record waits, it is not bad."""
+
+
+class CommitRefusedError(RetriableError):
+    """Kafka refused an offset commit because the group is rebalancing; the offsets wait."""
 
 
 class RecordError(SfsinkError):

@@ -33,6 +33,7 @@ from connector.batch import Batch, Batcher
 from connector.budget import Budget
 from connector.deadletter import Failure, Stage
 from connector.errors import (
+    CommitRefusedError,
     DeadLetterUnavailableError,
     DecodeError,
     MappingError,
@@ -518,7 +519,14 @@ class Pipeline:
         offsets = self._tracker.committable()
         if not offsets:
             return
-        self._source.commit(offsets)
+        try:
+            self._source.commit(offsets)
+        except CommitRefusedError as exc:
+            # The offsets stay committable: the next turn's poll rejoins and commits them
+            # (or a revocation hands their partitions, and what was not committed, on).
+            log.warning("%s; committing again after the rebalance", exc)
+            self._metrics.retries.labels("commit").inc()
+            return
         self._spool.committed(offsets)
         now_ms = time.time() * 1000
         for timestamp in self._tracker.committed(offsets):
@@ -561,9 +569,14 @@ class Pipeline:
             log.info("revoked %s: finishing their work", partitions)
             self._drain(self._clock() + self._settings.drain_timeout)
             offsets = {tp: o for tp, o in self._tracker.committable().items() if tp in revoked}
-            self._source.commit(offsets)
-            self._tracker.committed(offsets)
-            self._spool.committed(offsets)
+            try:
+                self._source.commit(offsets)
+            except CommitRefusedError as exc:
+                log.warning("%s; the next owner replays from the last commit", exc)
+                self._metrics.retries.labels("commit").inc()
+            else:
+                self._tracker.committed(offsets)
+                self._spool.committed(offsets)
         with self._metrics.accounting:
             self._metrics.records_released.inc(self._tracker.forget(revoked))
         for topic, partition in revoked:

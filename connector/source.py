@@ -15,7 +15,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from connector.errors import FatalError
+from connector.errors import CommitRefusedError, FatalError
 from connector.records import Position, SourceRecord
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,26 @@ def connection_settings(settings: Mapping[str, KafkaValue]) -> dict[str, KafkaVa
         for key, value in settings.items()
         if key in _SHARED_KEYS or key.startswith(("sasl.", "ssl."))
     }
+
+
+# What the coordinator answers a commit made between a rebalance's start and this member's
+# rejoining, which the next poll does (seen when a second member joins a busy group).
+_REBALANCING = frozenset(
+    {
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.REBALANCE_IN_PROGRESS,
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError._ASSIGNMENT_LOST,  # noqa: SLF001 - librdkafka's name
+    }
+)
+
+
+def commit_refusal(error: KafkaError) -> CommitRefusedError | FatalError:
+    """What a refused commit means: wait out a rebalance, or stop."""
+    message = f"Kafka refused the offset commit: {error.str()}"
+    if error.code() in _REBALANCING or error.retriable():
+        return CommitRefusedError(message)
+    return FatalError(message)
 
 
 def consumer_config(settings: Mapping[str, object]) -> dict[str, object]:
@@ -112,14 +132,18 @@ class Source:
         self._consumer.resume(_tps(partitions))
 
     def commit(self, offsets: Mapping[TP, int]) -> None:
-        """Commit these next-offsets synchronously; raises if Kafka refuses."""
+        """Commit these next-offsets synchronously.
+
+        CommitRefusedError when the group is moving on (a member joined or left and this
+        one has not rejoined yet: the next poll does); FatalError for any other refusal.
+        """
         if not offsets:
             return
         parts = [TopicPartition(topic, part, offset) for (topic, part), offset in offsets.items()]
         try:
             self._consumer.commit(offsets=parts, asynchronous=False)
         except KafkaException as exc:
-            raise FatalError(f"Kafka refused the offset commit: {exc.args[0].str()}") from None
+            raise commit_refusal(exc.args[0]) from None
 
     def assignment(self) -> list[TP]:
         """The partitions this member owns now."""
