@@ -12,7 +12,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
-from connector import allocator
+from connector import allocator, collector
 from connector.config import Config, load_config
 from connector.errors import ConfigError, SfsinkError
 from connector.logsetup import TEXT_FORMAT, configure_logging
@@ -69,7 +69,7 @@ def check(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT: exit 0 after a clean drain, 2 on bad config, 1 on a fatal error."""
-    tuned = allocator.tune(os.environ)  # before librdkafka's and the job pool's threads
+    tuned = [*allocator.tune(os.environ), collector.tune()]  # before any thread starts
     logging.basicConfig(level=logging.INFO, format=TEXT_FORMAT)
     try:
         config = load(args.config)
@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("config error: %s", exc)  # noqa: TRY400 - the message is the whole story
         return 2
     configure_logging(config.logging)
-    if tuned:
-        log.info("memory allocator: %s", ", ".join(tuned))
+    log.info("memory: %s", ", ".join(tuned))
     disable_created_metrics()  # type: ignore[no-untyped-call] # _created series double the scrape
     registry = CollectorRegistry()
     service = build_service(config, registry)
