@@ -229,7 +229,7 @@ class Batcher:
         the memory bound is reached, so lanes of at least half a job go now, and the largest
         lane goes too when nothing in flight will free memory.
         """
-        max_age = self._limits.backlog_max_age if behind else self._limits.max_age
+        max_age = self._max_age(behind=behind)
         ready = [
             lane
             for lane, state in self._lanes.items()
@@ -274,10 +274,16 @@ class Batcher:
                         kept.append(_Entry(row, row_bytes(row), entry.since, entry.not_before))
                 self._replace_queue(keys, key, kept)
 
-    def next_deadline(self) -> float | None:
-        """When the oldest buffered lane will be due by age, for the loop's poll timeout."""
+    def next_deadline(self, *, behind: bool = False) -> float | None:
+        """When the oldest buffered lane will be due by age, for the loop's poll timeout.
+
+        `behind` as for `due`: with a backlog, the age that makes a lane due is backlog max age.
+        """
         oldest = [o for s in self._lanes.values() if (o := s.oldest_since()) is not None]
-        return min(oldest) + self._limits.max_age if oldest else None
+        return min(oldest) + self._max_age(behind=behind) if oldest else None
+
+    def _max_age(self, *, behind: bool) -> float:
+        return self._limits.backlog_max_age if behind else self._limits.max_age
 
     def _keys(self, lane: Lane) -> _Keys:
         space = (lane.sobject, lane.external_id_field)

@@ -273,10 +273,16 @@ class Pipeline:
         return int(min(max(fitting, 1), self._settings.poll_records))
 
     def _poll_timeout(self) -> float:
-        deadline = self._batcher.next_deadline()
-        if deadline is None:
+        """Until the next lane is due and may go; a second at most.
+
+        A lane that is due but held back (a backlog's longer age, a backoff, the leftover
+        check, the governor) must not make the poll return at once: the loop would spin.
+        """
+        gate_shut = self._gate is not None and not self._gate.done()
+        deadline = self._batcher.next_deadline(behind=self._catching_up)
+        if deadline is None or gate_shut or self._budget_hold is not None:
             return 1.0
-        return min(max(deadline - self._clock(), 0.0), 1.0)
+        return min(max(max(deadline, self._hold_until) - self._clock(), 0.0), 1.0)
 
     def _ingest(self, records: list[SourceRecord]) -> None:
         if not records:

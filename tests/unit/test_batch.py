@@ -144,6 +144,15 @@ def test_a_lane_is_due_at_max_age() -> None:
     assert len(batch.rows) == 2
 
 
+def test_behind_a_backlog_the_deadline_is_backlog_max_age() -> None:
+    """The poll waits for the age `due` applies: with a backlog, not before backlog max age."""
+    batcher = Batcher(BatchLimits(max_age=5, backlog_max_age=30))
+    batcher.add(row("a", Name="x"), now=100)
+    assert batcher.due(106, limit=10, behind=True) == []
+    assert batcher.next_deadline(behind=True) == 130
+    assert batcher.next_deadline() == 105
+
+
 def test_behind_a_backlog_a_lane_waits_backlog_max_age() -> None:
     """While the consumer is behind, age cuts wait backlog_max_age; caught up, max_age again."""
     batcher = Batcher(BatchLimits(max_age=5, backlog_max_age=30))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
+from pathlib import Path
 
 from connector.salesforce import BulkClient, JobState
 from connector.service import client_settings
@@ -499,6 +503,38 @@ def test_the_quota_governor_holds_jobs_within_the_reserve_then_resumes(
     sink.stop_and_join()
     assert held() == 0
     assert len(by_key(emulator.admin.records("Account"))) == 5
+
+
+def thread_cpu_seconds(thread: threading.Thread) -> float:
+    """CPU time a thread of this process has used, from /proc (user + system)."""
+    stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+    user, system = stat.rpartition(")")[2].split()[11:13]
+    return (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_loop_held_with_rows_past_their_age_waits_instead_of_spinning(
+    sink_factory, emulator
+) -> None:
+    """Held by the governor, rows past max age cannot go: the loop must not poll in a spin."""
+    emulator.admin.limits(daily_api_cap=100_000, api_requests=95_000)
+    sink = sink_factory(
+        batching={"max_age_seconds": 0.3}, salesforce={"limits_interval_seconds": 0.5}
+    )
+    sink.produce([(f"s{i}", {"Name": f"n{i}"}) for i in range(5)])
+    sink.start()
+    wait_until(lambda: sink.registry.get_sample_value("sfsink_budget_held") == 1, what="held")
+    wait_until(
+        lambda: sink.registry.get_sample_value("sfsink_buffered_records") == 5,
+        what="the rows buffered",
+    )
+    assert sink.thread is not None
+    before, started = thread_cpu_seconds(sink.thread), time.monotonic()
+    time.sleep(2.0)  # the span measured: a loop that waits uses almost none of it
+    used = thread_cpu_seconds(sink.thread) - before
+    assert used < 0.25 * (time.monotonic() - started), f"{used:.2f} CPU s in 2 s"
+    emulator.admin.limits(api_requests=1_000)
+    wait_until(lambda: sink.committed() == 5, timeout=60, what="all 5 committed")
+    sink.stop_and_join()
 
 
 def test_a_stop_while_held_by_the_governor_does_not_wait_out_the_drain(
