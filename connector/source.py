@@ -85,6 +85,9 @@ class Source:
         self._topics = list(topics)
         self._on_assign: RebalanceCallback = _ignore
         self._on_revoke: RebalanceCallback = _ignore
+        # Next offset per owned partition after the records handed out (librdkafka forgets
+        # its own after the seek in `resume`).
+        self._read_to: dict[TP, int] = {}
 
     def subscribe(self, on_assign: RebalanceCallback, on_revoke: RebalanceCallback) -> None:
         """Join the group; the callbacks run inside `poll` when partitions move."""
@@ -121,15 +124,32 @@ class Source:
                 raise FatalError(f"Kafka consumer failed: {error.str()}")
             elif error.code() != KafkaError._PARTITION_EOF:  # noqa: SLF001 - librdkafka's name
                 log.warning("Kafka consumer: %s", error.str())
+        self._read_to.update({r.position.topic_partition: r.position.offset + 1 for r in records})
         return records
 
     def pause(self, partitions: Iterable[TP]) -> None:
-        """Stop fetching these partitions; what was fetched already still arrives."""
+        """Stop fetching these partitions; librdkafka drops what it fetched ahead of `poll`."""
         self._consumer.pause(_tps(partitions))
 
     def resume(self, partitions: Iterable[TP]) -> None:
-        """Fetch these partitions again."""
-        self._consumer.resume(_tps(partitions))
+        """Fetch these partitions again, from where `poll` left them, without delay.
+
+        librdkafka's resume leaves the fetch to the broker thread's next look, and that
+        thread, with nothing to fetch while the partitions were paused, looks once a
+        second: the first records came 670 ms after a 300 ms pause, and the loop idled
+        meanwhile, at every pause of a drain. A seek to the same offset changes the
+        partition's fetch state, which wakes the thread: records come within 15 ms.
+        """
+        tps = _tps(partitions)
+        self._consumer.resume(tps)
+        for tp in tps:
+            offset = self._read_to.get((tp.topic, tp.partition))
+            if offset is None:  # nothing read yet: librdkafka looks its start up, at once
+                continue
+            try:
+                self._consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            except KafkaException as exc:  # the partition is moving: resumed all the same
+                log.debug("no seek on resuming %s: %s", tp, exc.args[0].str())
 
     def commit(self, offsets: Mapping[TP, int]) -> None:
         """Commit these next-offsets synchronously.
@@ -151,12 +171,12 @@ class Source:
 
     def lag(self) -> dict[TP, int]:
         """Records between this member's position and the end, per owned partition."""
-        owned = self._consumer.assignment()
         lags = {}
-        for tp in self._consumer.position(owned):
+        for tp in self._consumer.assignment():
+            read_to = self._read_to.get((tp.topic, tp.partition))
             _low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-            if tp.offset >= 0 and high >= 0:
-                lags[(tp.topic, tp.partition)] = max(high - tp.offset, 0)
+            if read_to is not None and high >= 0:
+                lags[(tp.topic, tp.partition)] = max(high - read_to, 0)
         return lags
 
     def close(self) -> None:
@@ -167,7 +187,10 @@ class Source:
         self._on_assign([(tp.topic, tp.partition) for tp in partitions])
 
     def _revoked(self, _consumer: Any, partitions: list[TopicPartition]) -> None:  # noqa: ANN401 - librdkafka's callback signature
-        self._on_revoke([(tp.topic, tp.partition) for tp in partitions])
+        revoked = [(tp.topic, tp.partition) for tp in partitions]
+        self._on_revoke(revoked)
+        for tp in revoked:
+            self._read_to.pop(tp, None)
 
 
 def _record(msg: Message[bytes, bytes]) -> SourceRecord:

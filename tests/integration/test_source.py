@@ -91,6 +91,47 @@ def test_paused_partitions_deliver_nothing_until_resumed(kafka_bootstrap: str, t
     member.source.close()
 
 
+def test_pausing_mid_stream_loses_and_repeats_nothing(kafka_bootstrap: str, topic: str) -> None:
+    """Paused every 50 records (librdkafka drops what it fetched ahead), resumed: 0..399."""
+    produce(kafka_bootstrap, topic, 400)
+    member = Member(kafka_bootstrap, topic, uuid.uuid4().hex)
+    offsets: list[int] = []
+    while len(offsets) < 400:
+        offsets += [r.position.offset for r in member.take(50)]
+        member.source.pause([(topic, 0)])
+        assert member.take(1, rounds=2) == []
+        member.source.resume([(topic, 0)])
+    assert offsets == list(range(400))
+    assert member.source.lag() == {(topic, 0): 0}
+    member.source.close()
+
+
+def test_a_resumed_partition_is_fetched_again_at_once(kafka_bootstrap: str, topic: str) -> None:
+    """Records come within a fraction of a second of a resume.
+
+    Paused with its 4 MiB fetch queue full, far from the end of the log (as in a drain),
+    librdkafka alone fetches at its broker thread's next look, about a second after the
+    pause: 700 ms after the resume here.
+    """
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(6_000):
+        producer.produce(topic, key=f"k{i}", value=b"x" * 1_000)
+    assert producer.flush(30) == 0
+    member = Member(kafka_bootstrap, topic, uuid.uuid4().hex)
+    waits = []
+    for _ in range(3):
+        assert len(member.take(100)) == 100
+        member.source.pause([(topic, 0)])
+        assert member.take(1, rounds=1) == []
+        member.source.resume([(topic, 0)])
+        resumed = time.monotonic()
+        while not member.source.poll(0.01, 100):
+            assert time.monotonic() - resumed < 10, "nothing came after the resume"
+        waits.append(time.monotonic() - resumed)
+    member.source.close()
+    assert sorted(waits)[1] < 0.3, waits
+
+
 def test_two_members_share_partitions_cooperatively(kafka_bootstrap: str, topic_factory) -> None:
     """A second member takes some partitions; the first gives up only those."""
     topic = topic_factory(partitions=4)
