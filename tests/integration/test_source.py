@@ -11,14 +11,17 @@ from connector.records import SourceRecord
 from connector.source import Source
 
 
-def produce(bootstrap: str, topic: str, count: int, partitions: int = 1) -> None:
-    """`count` records spread round-robin over `partitions`, with a header each."""
+def produce(bootstrap: str, topic: str, count: int, partitions: int = 1, pad: int = 0) -> None:
+    """`count` records spread round-robin over `partitions`, with a header each.
+
+    Values are "v<i>", followed by `pad` x's.
+    """
     producer = Producer({"bootstrap.servers": bootstrap})
     for i in range(count):
         producer.produce(
             topic,
             key=f"k{i}",
-            value=f"v{i}",
+            value=f"v{i}" + "x" * pad,
             partition=i % partitions,
             headers=[("n", str(i).encode())],
             timestamp=1_000 + i,
@@ -113,10 +116,7 @@ def test_a_resumed_partition_is_fetched_again_at_once(kafka_bootstrap: str, topi
     librdkafka alone fetches at its broker thread's next look, about a second after the
     pause: 700 ms after the resume here.
     """
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for i in range(6_000):
-        producer.produce(topic, key=f"k{i}", value=b"x" * 1_000)
-    assert producer.flush(30) == 0
+    produce(kafka_bootstrap, topic, 6_000, pad=1_000)
     member = Member(kafka_bootstrap, topic, uuid.uuid4().hex)
     waits = []
     for _ in range(3):
