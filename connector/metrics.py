@@ -117,7 +117,7 @@ class Metrics:
             ),
             salesforce_requests=Counter(
                 "sfsink_salesforce_requests",
-                "Salesforce API calls by endpoint class and HTTP status",
+                "Salesforce API calls by endpoint class and HTTP status (error: no answer came)",
                 ["endpoint", "status"],
                 registry=r,
             ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ import requests
 from requests.auth import AuthBase
 
 from connector.errors import AuthenticationError, SalesforceUnavailableError
+from connector.salesforce.endpoints import endpoint_class
 
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
 _JWT_LIFETIME = 180
@@ -140,8 +142,11 @@ class SessionAuth(AuthBase):
         login_url: str,
         session: requests.Session,
         request_options: dict[str, Any],
+        on_call: Callable[[str, str], None] | None = None,
     ) -> None:
+        """`on_call` is told of a sign-in that got no answer; answers reach the session's hook."""
         self._flow = flow
+        self._on_call = on_call
         self._login_url = login_url.rstrip("/")
         self._session = session
         self._options = request_options
@@ -197,6 +202,8 @@ class SessionAuth(AuthBase):
                 **self._options,
             )
         except requests.RequestException as exc:
+            if self._on_call is not None:
+                self._on_call(endpoint_class("POST", self._login_url + TOKEN_PATH), "error")
             message = f"cannot reach the token endpoint: {type(exc).__name__}"
             raise SalesforceUnavailableError(message) from None
         return _read_token(response)

@@ -162,7 +162,9 @@ class Transport:
             # Given per request: REQUESTS_CA_BUNDLE would override a session-level verify.
             "verify": settings.ca_bundle or True,
         }
-        self.auth = SessionAuth(settings.auth, settings.login_url, self.session, self._options)
+        self.auth = SessionAuth(
+            settings.auth, settings.login_url, self.session, self._options, on_call
+        )
         self.session.auth = self.auth
         # A session hook sees every response, the token requests and re-sends included.
         self.session.hooks["response"].append(self._observe)

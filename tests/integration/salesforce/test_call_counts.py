@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 
 import pytest
@@ -36,3 +37,17 @@ def test_every_call_is_observed_including_sign_ins_resends_and_errors(org) -> No
     assert seen[("ingest_poll", "200")] >= 2
     assert seen[("ingest_upload", "201")] == 1
     assert sum(seen.values()) == client.http_calls + seen[("oauth", "200")]
+
+
+def test_a_sign_in_that_gets_no_answer_is_observed_as_an_error(org) -> None:
+    """A token endpoint nobody listens on: each try is an oauth call without a status."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{probe.getsockname()[1]}"
+    seen: Counter[tuple[str, str]] = Counter()
+    settings = settings_for(org, login_url=closed)
+    client = BulkClient(settings, on_call=lambda e, s: seen.update([(e, s)]))
+    with client, pytest.raises(SalesforceUnavailableError, match="token endpoint"):
+        client.limits()
+    assert seen[("oauth", "error")] == settings.retry.attempts
+    assert set(seen) == {("oauth", "error")}
