@@ -271,7 +271,10 @@ class JobApi:
             if closed is not None:
                 missed_at = asked - closed.at
                 rest = self._schedule.follow_up(
-                    closed.rows, job.number_records_processed, missed_at
+                    closed.rows,
+                    job.number_records_processed,
+                    missed_at,
+                    queued=job.state is JobState.UPLOAD_COMPLETE,
                 )
                 delay = delay if rest is None else rest
             if deadline is not None and deadline - self.clock() <= 0:

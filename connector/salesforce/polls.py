@@ -17,7 +17,9 @@ that misses costs a whole follow-up); follow-ups come at a fraction of it, growi
 PollPolicy.factor, unless the look showed how far the job got: a job that has processed
 some of its rows is looked at again when the rest should be done at the pace seen since
 the close (`remaining`), which is what a large job in a slow org needs to cost one
-follow-up rather than several; one that has processed none, after its rows' time.
+follow-up rather than several; one that has processed none, after its rows' time, and
+one still queued (UploadComplete) also after half what it has waited (factor less one),
+so that a long queue costs a growing interval per look, not a look per rows' time.
 Every wait stays between a floor and PollPolicy.maximum, and lag never exceeds the
 maximum, so no outlier pushes the first look past it. Until a job has been seen done,
 the policy's fixed schedule applies. Query jobs have no rows up front: for them lag is
@@ -132,20 +134,27 @@ class PollSchedule:
         yield self._bounded(estimate)
         yield from self.policy.delays(self._bounded(estimate * FOLLOW_UP_SHARE))
 
-    def follow_up(self, rows: int, processed: int, elapsed: float) -> float | None:
+    def follow_up(
+        self, rows: int, processed: int, elapsed: float, *, queued: bool = False
+    ) -> float | None:
         """The wait before looking again at a job of `rows` seen running; None: the schedule's.
 
         Bounded like every learned wait. With part of its rows processed, when the rest
         should be done at the pace seen (`remaining`). With none processed, the job has
         not started, or only just: not before its rows' learned time has passed, where a
-        share of the estimate would look again several times (a job queued behind others,
-        in a busy org).
+        share of the estimate would look again several times. A job still `queued`
+        (UploadComplete: waiting behind others, in a busy org) also waits the policy's
+        factor less one times what it has waited since its close: the looks at it then
+        grow like the fixed schedule's instead of coming every rows' time for as long
+        as the queue lasts.
         """
         rest = remaining(rows, processed, elapsed)
         if rest is None and processed <= 0 and self.policy.learn:
             with self._lock:
                 per_row = self._per_row()
             rest = rows * per_row * (1 + ROWS_MARGIN) if rows and per_row else None
+            if rest is not None and queued:
+                rest = max(rest, elapsed * (self.policy.factor - 1))
         return None if rest is None else self._bounded(rest)
 
     def _bounded(self, delay: float) -> float:

@@ -241,3 +241,24 @@ def test_a_job_seen_running_is_looked_at_again_when_its_progress_says(
     assert result.success_count == 40_000
     waited = calls.last("ingest_poll") - calls.last("ingest_state")
     assert calls.counts()["ingest_poll"] <= waited / 0.4 / 2
+
+
+def test_a_job_queued_behind_others_is_looked_at_less_and_less_often(
+    counted, org: EmulatorHandle
+) -> None:
+    """Learned on quick jobs, then a 2,000-row job held 4 s in UploadComplete.
+
+    Looked at every rows' time (tens of milliseconds) for as long as the queue lasts, it
+    took dozens of polls; looks that wait half as long again as the job has waited take
+    about ten, and see it done at most half as late again as it was held.
+    """
+    client, calls = counted(poll=PollPolicy(initial=0.05, factor=1.5, maximum=5.0, floor=0.05))
+    for _ in range(3):
+        close_to_seen_done(client, calls, 2_000)
+    org.admin.faults(job_delay_seconds=4.0)
+    try:
+        polls, seen_after = close_to_seen_done(client, calls, 2_000)
+    finally:
+        org.admin.faults(job_delay_seconds=0.0)
+    assert polls <= 15
+    assert seen_after < 4.0 * 1.5 + 0.5

@@ -234,3 +234,24 @@ def test_before_anything_is_learned_a_job_without_progress_keeps_the_schedule() 
     fixed = PollSchedule(PollPolicy(learn=False))
     assert fixed.follow_up(100_000, 0, 3.0) is None
     assert fixed.follow_up(40_000, 10_000, 2.0) == remaining(40_000, 10_000, 2.0)
+
+
+def test_a_queued_job_is_looked_at_less_often_the_longer_it_waits() -> None:
+    """Still UploadComplete: each look also waits half of what the job has waited.
+
+    2,000 rows take 44 ms here, under the 0.1 s floor: held 20 s behind other jobs, a
+    look every floor would be 200 looks. Growing, they are about a dozen, the last at
+    most half as late again as the hold. A started job keeps its rows' time.
+    """
+    schedule = PollSchedule(POLICY)
+    for _ in range(10):
+        run_job(schedule, Org(queue=0.0), 2_000)
+    assert schedule.follow_up(2_000, 0, 10.0, queued=True) == pytest.approx(5.0)
+    assert schedule.follow_up(2_000, 0, 10.0) == pytest.approx(0.1)
+    at, looks = first_look(schedule, 2_000), 1
+    while at < 20.0:
+        delay = schedule.follow_up(2_000, 0, at, queued=True)
+        assert delay is not None
+        at, looks = at + delay, looks + 1
+    assert looks <= 15
+    assert at <= 20.0 * 1.5
