@@ -41,6 +41,7 @@ class Metrics:
     records_released: Counter
     records_pending: Gauge
     spool_bytes: Gauge
+    spool_bytes_limit: Gauge
     record_errors: Counter
     bulk_jobs: Counter
     salesforce_requests: Counter
@@ -101,6 +102,11 @@ class Metrics:
             spool_bytes=Gauge(
                 "sfsink_spool_bytes",
                 "Disk held by buffered records' bytes, kept for dead letters until committed",
+                registry=r,
+            ),
+            spool_bytes_limit=Gauge(
+                "sfsink_spool_bytes_limit",
+                "The spool's disk bound (batching.max_spool_bytes): at it the consumer pauses",
                 registry=r,
             ),
             record_errors=Counter(

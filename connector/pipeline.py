@@ -153,6 +153,7 @@ class Pipeline:
         self._caught_up = False
         metrics.records_pending.set_function(self._tracker.unfinished_count)
         metrics.spool_bytes.set_function(spool.disk_bytes)
+        metrics.spool_bytes_limit.set(settings.max_spool_bytes)
 
     def run(self, stopping: Callable[[], bool]) -> None:
         """Consume and write until `stopping()` says so, then drain and commit."""

@@ -152,6 +152,63 @@ def test_rules_pass_promtool() -> None:
         assert rule["annotations"]["runbook"], rule["alert"]
 
 
+def test_the_spool_alert_fires_after_ten_minutes_near_the_bound(tmp_path: Path) -> None:
+    """The rule, run by promtool on a spool at half its bound, then at 95% for 15 minutes.
+
+    No run is held that long near its bound; the real run below checks that both series
+    exist and that the rule stays quiet on a healthy spool.
+    """
+    labels = 'job="sfsink", instance="127.0.0.1:9464"'
+    case = {
+        "rule_files": [str(ALERTS)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f"sfsink_spool_bytes{{{labels}}}", "values": "500x5 950x15"},
+                    {"series": f"sfsink_spool_bytes_limit{{{labels}}}", "values": "1000x20"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "5m", "alertname": "SfsinkSpoolNearBound", "exp_alerts": []},
+                    {"eval_time": "15m", "alertname": "SfsinkSpoolNearBound", "exp_alerts": []},
+                    {
+                        "eval_time": "17m",
+                        "alertname": "SfsinkSpoolNearBound",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "severity": "warn",
+                                    "job": "sfsink",
+                                    "instance": "127.0.0.1:9464",
+                                },
+                                "exp_annotations": _annotations("SfsinkSpoolNearBound", "95%"),
+                            }
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    tests = tmp_path / "spool_alert_test.yml"
+    tests.write_text(yaml.safe_dump(case))
+    checked = promtool("test", "rules", str(tests))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _annotations(alert: str, value: str) -> dict[str, str]:
+    """The rule's annotations as Prometheus renders them for an instance at `value`."""
+    groups = yaml.safe_load(ALERTS.read_text())["groups"]
+    rule = next(r for g in groups for r in g["rules"] if r.get("alert") == alert)
+    rendered = dict(rule["annotations"])
+    rendered["summary"] = (
+        rendered["summary"]
+        .replace("{{ $labels.instance }}", "127.0.0.1:9464")
+        .replace("{{ $value | humanizePercentage }}", value)
+    )
+    return rendered
+
+
 def test_prometheus_scrapes_a_real_run(sink_factory, emulator, prometheus, tmp_path) -> None:  # noqa: PLR0915 - one run, checked step by step
     """Identity at every scrape, clean metrics, every panel answers, faults raise alerts."""
     # Row locks make retries and error codes; delays give each job a queue and a processing time.
@@ -190,6 +247,7 @@ def test_prometheus_scrapes_a_real_run(sink_factory, emulator, prometheus, tmp_p
         assert values["sfsink_records_superseded_total"] > 0
         assert values["sfsink_records_dead_lettered_total"] > 0
         assert values["sfsink_bulk_batches_remaining"] > 0
+        assert values["sfsink_spool_bytes_limit"] == 2**30  # batching.max_spool_bytes' default
         for phase in ("upload", "queue", "processing"):
             assert values[f"sfsink_job_duration_seconds_sum{{{phase}}}"] > 0, phase
         calls = "sfsink_salesforce_requests_total{{endpoint={!r},status={!r}}}"
@@ -213,6 +271,7 @@ def test_prometheus_scrapes_a_real_run(sink_factory, emulator, prometheus, tmp_p
         assert not holds(prometheus, alerts["SfsinkAccountingMismatch"])
         assert not holds(prometheus, alerts["SfsinkDown"])
         assert not holds(prometheus, alerts["SfsinkLoopStuck"])
+        assert not holds(prometheus, alerts["SfsinkSpoolNearBound"])
         assert holds(prometheus, alerts["SfsinkDeadLetterRateHigh"])  # the bad records
 
         for name in ("SfsinkBulkJobsFailing", "SfsinkApiUsageNearCap", "SfsinkBulkBatchesNearCap"):
