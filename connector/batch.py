@@ -226,19 +226,27 @@ class Batcher:
         """Take up to `limit` batches from the lanes that are due, marking their keys in flight.
 
         `behind`: the consumer has a backlog, so rows wait up to backlog max age. `pressed`:
-        the memory bound is reached, so lanes of at least half a job go now, and the largest
-        lane goes too when nothing in flight will free memory.
+        the memory bound is reached, so the largest lane goes now if it holds at least half
+        a job, or however small when nothing in flight will free memory. Only the largest:
+        it frees the most, and the others keep filling towards whole jobs, each of which
+        costs the same calls however few its rows.
         """
         max_age = self._max_age(behind=behind)
+        largest = None
+        if pressed and self._lanes:
+            largest = max(self._lanes, key=lambda lane: self._lanes[lane].bytes)
         ready = [
             lane
             for lane, state in self._lanes.items()
-            if self._is_due(state, now, max_age, drain=drain, pressed=pressed)
+            if self._is_due(state, now, max_age, drain=drain, pressed=lane == largest)
         ]
-        if pressed and not ready and not self._in_flight_bytes and self._lanes:
-            largest = max(self._lanes, key=lambda lane: self._lanes[lane].bytes)
-            if self._lanes[largest].keys:
-                ready = [largest]
+        if (
+            largest is not None
+            and not ready
+            and not self._in_flight_bytes
+            and self._lanes[largest].keys
+        ):
+            ready = [largest]
         ready.sort(key=lambda lane: _or(self._lanes[lane].oldest_since(), now))
         batches = []
         for lane in ready[:limit]:

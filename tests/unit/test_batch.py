@@ -180,6 +180,26 @@ def test_pressed_lanes_of_half_a_job_go_and_small_ones_wait() -> None:
     assert batcher.due(1, limit=10, pressed=True) == [], "a job in flight will free memory"
 
 
+def test_pressed_only_the_largest_lane_of_half_a_job_goes() -> None:
+    """Two lanes over half a job at the bound: the larger goes, the other keeps filling.
+
+    Cutting both freed no more than the pause needed and made the smaller one a short job:
+    four calls or more for a fraction of the rows.
+    """
+    upsert = row_bytes(row("z", Name="x" * 80))
+    delete = row_bytes(row("z", lane=DELETE))
+    batcher = Batcher(BatchLimits(max_bytes=upsert * 4, max_age=60))
+    for key in "abc":
+        batcher.add(row(key, Name="x" * 80), now=0)
+    deletes = upsert * 2 // delete + 1  # over half a job, and smaller than the upserts
+    for n in range(deletes):
+        batcher.add(row(f"d{n}", lane=DELETE), now=0)
+    [batch] = batcher.due(1, limit=10, pressed=True)
+    assert batch.lane == UPSERT
+    batcher.done(batch)
+    assert batcher.due(1, limit=10) == [], "the delete lane waits for a whole job or max age"
+
+
 def test_pressed_with_nothing_in_flight_the_largest_lane_goes() -> None:
     """At the bound with no job to wait for, the largest lane goes however small."""
     size = row_bytes(row("z", Name="x" * 80))
