@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,7 +18,7 @@ import requests
 from requests.auth import AuthBase
 
 from connector.errors import AuthenticationError, SalesforceUnavailableError
-from connector.salesforce.endpoints import endpoint_class
+from connector.salesforce.endpoints import CallObserver, endpoint_class
 
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - a path, not a secret
 _JWT_LIFETIME = 180
@@ -142,7 +141,7 @@ class SessionAuth(AuthBase):
         login_url: str,
         session: requests.Session,
         request_options: dict[str, Any],
-        on_call: Callable[[str, str], None] | None = None,
+        on_call: CallObserver | None = None,
     ) -> None:
         """`on_call` is told of a sign-in that got no answer; answers reach the session's hook."""
         self._flow = flow

@@ -23,7 +23,8 @@ from connector.errors import (
     SalesforceError,
 )
 from connector.salesforce import lookup
-from connector.salesforce.http import CallObserver, Transport, TransportSettings
+from connector.salesforce.endpoints import CallObserver
+from connector.salesforce.http import Transport, TransportSettings
 from connector.salesforce.jobs import CreateRequest, JobApi, OnProgress, merge
 from connector.salesforce.limits import ApiUsage, OrgLimits
 from connector.salesforce.payloads import Payload, Records, prepare

@@ -6,8 +6,11 @@ stays bounded however many jobs run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
+# Told of every HTTP call: its endpoint class and its status ("error" when none came back).
+CallObserver = Callable[[str, str], None]
 _JOB_FILES = frozenset({"successfulResults", "failedResults", "unprocessedrecords", "results"})
 _REST = {
     "limits": "limits",

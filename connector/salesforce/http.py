@@ -37,14 +37,12 @@ from connector.errors import (
     SalesforceUnavailableError,
 )
 from connector.salesforce.auth import AuthFlow, SessionAuth
-from connector.salesforce.endpoints import endpoint_class
+from connector.salesforce.endpoints import CallObserver, endpoint_class
 from connector.salesforce.limits import UsageTracker
 
 log = logging.getLogger(__name__)
 
 _BUSY_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED"})
-# Told of every HTTP call: its endpoint class and its status ("error" when none came back).
-CallObserver = Callable[[str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
