@@ -150,7 +150,9 @@ class Pipeline:
         self._lag_due = 0.0
         self._lag = 0
         self._catching_up = False
-        self._caught_up = False
+        # Once a backlog is read, its last flush waits for the jobs running then: rows of
+        # their keys cannot go before them, and would each make a small job of their own.
+        self._tail: frozenset[Future[BatchOutcome]] | None = None
         metrics.records_pending.set_function(self._tracker.unfinished_count)
         metrics.spool_bytes.set_function(spool.disk_bytes)
         metrics.spool_bytes_limit.set(settings.max_spool_bytes)
@@ -280,7 +282,7 @@ class Pipeline:
         check, the governor) must not make the poll return at once: the loop would spin.
         """
         gate_shut = self._gate is not None and not self._gate.done()
-        deadline = self._batcher.next_deadline(behind=self._catching_up)
+        deadline = self._batcher.next_deadline(behind=self._behind)
         if deadline is None or gate_shut or self._budget_hold is not None:
             return 1.0
         return min(max(max(deadline, self._hold_until) - self._clock(), 0.0), 1.0)
@@ -395,8 +397,9 @@ class Pipeline:
         A backlog is more than a poll's worth. While catching up, batches may wait up to
         backlog max age to fill: the records are late already, and fewer, fuller jobs spend
         fewer API calls. It ends when little is left and a poll has emptied what librdkafka
-        fetched (`read_all`); that turn, whatever is buffered goes at once, so a backlog's
-        tail does not wait out max age.
+        fetched (`read_all`). Then whatever is buffered goes at once, so a backlog's tail
+        does not wait out max age; once the jobs running then are done, so that the rows
+        their keys hold back go in the same jobs.
         """
         now = self._clock()
         if now >= self._lag_due:  # asking librdkafka per poll would cost more than it tells
@@ -409,20 +412,31 @@ class Pipeline:
                 self._catching_up = True
         if self._catching_up and read_all and self._lag < self._settings.poll_records:
             self._catching_up = False
-            self._caught_up = True
+            self._tail = frozenset(self._in_flight)
         self._metrics.catching_up.set(1 if self._catching_up else 0)
+
+    @property
+    def _behind(self) -> bool:
+        """Whether buffered rows may wait backlog max age: a backlog, or its tail's flush, waits."""
+        return self._catching_up or self._tail is not None
 
     def _launch(self, *, drain: bool) -> None:
         now = self._clock()
         room = self._settings.max_in_flight - len(self._in_flight)
         if room <= 0 or now < self._hold_until or not self._gate_open() or self._over_budget():
             return
-        flush, self._caught_up = drain or self._caught_up, False
+        tail = self._tail is not None and self._tail.isdisjoint(self._in_flight)
         # Paused at the memory bound, nothing new arrives to fill a lane: lanes worth a job
         # go now rather than at max age, or a backlog drains one max age per bound.
         batches = self._batcher.due(
-            now, limit=room, drain=flush, behind=self._catching_up, pressed=bool(self._paused)
+            now,
+            limit=room,
+            drain=drain or tail,
+            behind=self._behind,
+            pressed=bool(self._paused),
         )
+        if tail and len(batches) < room:  # every lane went; else the rest go next turn
+            self._tail = None
         for batch in batches:
             self._metrics.batch_records.observe(len(batch.rows))
             self._metrics.batch_bytes.observe(batch.byte_size)

@@ -91,3 +91,43 @@ def test_after_a_backlog_live_records_go_at_max_age_again(sink_factory) -> None:
         wait_until(lambda n=live: sink.committed() == backlog + n, timeout=20, what="live record")
     assert sink.registry.get_sample_value("sfsink_catching_up") == 0
     sink.stop_and_join()
+
+
+def test_the_tail_of_a_backlog_waits_for_the_jobs_holding_its_keys(sink_factory, emulator) -> None:
+    """Rows held back behind a running job join the tail's last jobs, not jobs of their own.
+
+    The first 5,000 upserts make a job (max records) that the emulator holds 4 s. The rest
+    of the backlog is read meanwhile: new keys, deletes, and a second change to 1,000 keys
+    of the running job, which cannot go before it. One upsert job and one delete job take
+    the whole tail; flushed at once when read, it took two upsert jobs (the second change
+    going on its own once the held job was done) and a delete job that waited for room.
+    """
+    sink = sink_factory(batching={"max_age_seconds": 2, "max_records": 5_000, "max_in_flight": 2})
+    seeded = 300
+    sink.produce([(f"d{i}", {"Name": f"d{i}"}) for i in range(seeded)])
+    sink.start()
+    wait_until(lambda: sink.committed() == seeded, what="the seed committed")
+    sink.stop_and_join()
+    assert jobs_by_operation(sink) == {"upsert": 1}
+
+    first = [(f"a{i}", {"Name": f"a{i}"}) for i in range(5_000)]
+    news = [(f"b{i}", {"Name": f"b{i}"}) for i in range(500)]
+    deletes: list[tuple[object, object]] = [(f"d{i}", None) for i in range(seeded)]
+    again_changed = [(f"a{i}", {"Name": f"a{i} again"}) for i in range(1_000)]
+    backlog = [*first, *news, *deletes, *again_changed]
+    sink.produce(backlog)
+    emulator.admin.faults(job_delay_seconds=4.0)
+    again = restarted(sink)
+    again.start()
+    wait_until(
+        lambda: again.committed() == seeded + len(backlog),
+        timeout=60,
+        what="the backlog committed",
+    )
+    again.stop_and_join()
+    assert jobs_by_operation(again) == {"upsert": 1 + 2, "delete": 1}
+    names = {r["ExternalKey__c"]: r["Name"] for r in emulator.admin.live("Account")}
+    assert names == {
+        **{f"a{i}": f"a{i} again" if i < 1_000 else f"a{i}" for i in range(5_000)},
+        **{f"b{i}": f"b{i}" for i in range(500)},
+    }
