@@ -12,15 +12,17 @@ The rules the rest of the pipeline relies on live here, in one place:
 - bounds: a lane is due when it holds max records or max bytes, or when its oldest row is
   max age old (backlog max age while the consumer is behind: a backlog's rows are late
   already, and fuller jobs spend fewer API calls); `drain` makes every eligible row due
-  (shutdown, revocation, a backlog just caught up), and `pressed` (paused at the memory
-  bound) makes due the lanes worth a job of their own, or the largest lane when no job
-  in flight will free memory.
+  (shutdown, revocation, a backlog just caught up), `pressed` (paused at the memory
+  bound) makes due the largest lane once it is worth half a job, or however small when no
+  job in flight will free memory, and `tail` (a backlog's last rows, waiting for the jobs
+  that hold their keys) makes due only the lanes worth half a job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 
 from connector import csvline
@@ -36,6 +38,17 @@ class BatchLimits:
     max_bytes: int = 50 * 1024 * 1024
     max_age: float = 5.0
     backlog_max_age: float = 30.0
+
+
+class Backlog(Enum):
+    """Where the consumer stands with a backlog, which decides how long a lane may wait."""
+
+    NONE = "none"  # live records: a lane waits max age
+    READING = "reading"  # records wait in Kafka: backlog max age, for fuller jobs
+    # Read, and its last rows wait for the jobs holding some of their keys: backlog max
+    # age, but a lane worth half a job goes now (waiting would cost its job's whole time)
+    # and a smaller one waits to take those rows along.
+    TAIL = "tail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,25 +233,25 @@ class Batcher:
         *,
         limit: int,
         drain: bool = False,
-        behind: bool = False,
+        backlog: Backlog = Backlog.NONE,
         pressed: bool = False,
     ) -> list[Batch]:
         """Take up to `limit` batches from the lanes that are due, marking their keys in flight.
 
-        `behind`: the consumer has a backlog, so rows wait up to backlog max age. `pressed`:
-        the memory bound is reached, so the largest lane goes now if it holds at least half
-        a job, or however small when nothing in flight will free memory. Only the largest:
-        it frees the most, and the others keep filling towards whole jobs, each of which
-        costs the same calls however few its rows.
+        `backlog`: see Backlog. `pressed`: the memory bound is reached, so the largest lane
+        goes now if it holds at least half a job, or however small when nothing in flight
+        will free memory. Only the largest: it frees the most, and the others keep filling
+        towards whole jobs, each of which costs the same calls however few its rows.
         """
-        max_age = self._max_age(behind=behind)
+        max_age = self._max_age(backlog)
+        tail = backlog is Backlog.TAIL
         largest = None
         if pressed and self._lanes:
             largest = max(self._lanes, key=lambda lane: self._lanes[lane].bytes)
         ready = [
             lane
             for lane, state in self._lanes.items()
-            if self._is_due(state, now, max_age, drain=drain, pressed=lane == largest)
+            if self._is_due(state, now, max_age, drain=drain, half=tail or lane == largest)
         ]
         if (
             largest is not None
@@ -282,16 +295,15 @@ class Batcher:
                         kept.append(_Entry(row, row_bytes(row), entry.since, entry.not_before))
                 self._replace_queue(keys, key, kept)
 
-    def next_deadline(self, *, behind: bool = False) -> float | None:
-        """When the oldest buffered lane will be due by age, for the loop's poll timeout.
-
-        `behind` as for `due`: with a backlog, the age that makes a lane due is backlog max age.
-        """
+    def next_deadline(self, backlog: Backlog = Backlog.NONE) -> float | None:
+        """When the oldest buffered lane will be due by age, for the loop's poll timeout."""
         oldest = [o for s in self._lanes.values() if (o := s.oldest_since()) is not None]
-        return min(oldest) + self._max_age(behind=behind) if oldest else None
+        return min(oldest) + self._max_age(backlog) if oldest else None
 
-    def _max_age(self, *, behind: bool) -> float:
-        return self._limits.backlog_max_age if behind else self._limits.max_age
+    def _max_age(self, backlog: Backlog) -> float:
+        if backlog is Backlog.NONE:
+            return self._limits.max_age
+        return self._limits.backlog_max_age
 
     def _keys(self, lane: Lane) -> _Keys:
         space = (lane.sobject, lane.external_id_field)
@@ -301,13 +313,15 @@ class Batcher:
         return keys
 
     def _is_due(
-        self, state: _LaneState, now: float, max_age: float, *, drain: bool, pressed: bool
+        self, state: _LaneState, now: float, max_age: float, *, drain: bool, half: bool
     ) -> bool:
+        """Whether a lane is due; `half`: once worth half a job, by its records or its bytes."""
         if not state.keys:
             return False
-        if drain or len(state.keys) >= self._limits.max_records:
+        limits, share = self._limits, 2 if half else 1
+        if drain or len(state.keys) >= limits.max_records // share:
             return True
-        if state.bytes >= (self._limits.max_bytes // 2 if pressed else self._limits.max_bytes):
+        if state.bytes >= limits.max_bytes // share:
             return True
         if state.oldest is None or now - state.oldest < max_age:
             return False

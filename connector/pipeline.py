@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from connector.batch import Batch, Batcher
+from connector.batch import Backlog, Batch, Batcher
 from connector.budget import Budget
 from connector.deadletter import Failure, Stage
 from connector.errors import (
@@ -282,7 +282,7 @@ class Pipeline:
         check, the governor) must not make the poll return at once: the loop would spin.
         """
         gate_shut = self._gate is not None and not self._gate.done()
-        deadline = self._batcher.next_deadline(behind=self._behind)
+        deadline = self._batcher.next_deadline(self._backlog())
         if deadline is None or gate_shut or self._budget_hold is not None:
             return 1.0
         return min(max(max(deadline, self._hold_until) - self._clock(), 0.0), 1.0)
@@ -413,29 +413,31 @@ class Pipeline:
         if self._catching_up and read_all and self._lag < self._settings.poll_records:
             self._catching_up = False
             self._tail = frozenset(self._in_flight)
+            log.info(
+                "backlog read; its last rows go when the %d jobs running are done", len(self._tail)
+            )
         self._metrics.catching_up.set(1 if self._catching_up else 0)
 
-    @property
-    def _behind(self) -> bool:
-        """Whether buffered rows may wait backlog max age: a backlog, or its tail's flush, waits."""
-        return self._catching_up or self._tail is not None
+    def _backlog(self) -> Backlog:
+        if self._catching_up:
+            return Backlog.READING
+        if self._tail is not None and not self._tail.isdisjoint(self._in_flight):
+            return Backlog.TAIL
+        return Backlog.NONE
 
     def _launch(self, *, drain: bool) -> None:
         now = self._clock()
         room = self._settings.max_in_flight - len(self._in_flight)
         if room <= 0 or now < self._hold_until or not self._gate_open() or self._over_budget():
             return
-        tail = self._tail is not None and self._tail.isdisjoint(self._in_flight)
+        backlog = self._backlog()
+        tail_goes = self._tail is not None and backlog is Backlog.NONE
         # Paused at the memory bound, nothing new arrives to fill a lane: lanes worth a job
         # go now rather than at max age, or a backlog drains one max age per bound.
         batches = self._batcher.due(
-            now,
-            limit=room,
-            drain=drain or tail,
-            behind=self._behind,
-            pressed=bool(self._paused),
+            now, limit=room, drain=drain or tail_goes, backlog=backlog, pressed=bool(self._paused)
         )
-        if tail and len(batches) < room:  # every lane went; else the rest go next turn
+        if tail_goes and len(batches) < room:  # every lane went; else the rest go next turn
             self._tail = None
         for batch in batches:
             self._metrics.batch_records.observe(len(batch.rows))

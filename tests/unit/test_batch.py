@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from dataclasses import replace
 
-from connector.batch import Batch, Batcher, BatchLimits, row_bytes
+from connector.batch import Backlog, Batch, Batcher, BatchLimits, row_bytes
 from connector.records import Action, Kept, Lane, Position, Row
 from connector.salesforce.csvio import NULL
 
@@ -148,8 +148,8 @@ def test_behind_a_backlog_the_deadline_is_backlog_max_age() -> None:
     """The poll waits for the age `due` applies: with a backlog, not before backlog max age."""
     batcher = Batcher(BatchLimits(max_age=5, backlog_max_age=30))
     batcher.add(row("a", Name="x"), now=100)
-    assert batcher.due(106, limit=10, behind=True) == []
-    assert batcher.next_deadline(behind=True) == 130
+    assert batcher.due(106, limit=10, backlog=Backlog.READING) == []
+    assert batcher.next_deadline(backlog=Backlog.READING) == 130
     assert batcher.next_deadline() == 105
 
 
@@ -157,13 +157,30 @@ def test_behind_a_backlog_a_lane_waits_backlog_max_age() -> None:
     """While the consumer is behind, age cuts wait backlog_max_age; caught up, max_age again."""
     batcher = Batcher(BatchLimits(max_age=5, backlog_max_age=30))
     batcher.add(row("a", lane=DELETE), now=100)
-    assert batcher.due(106, limit=10, behind=True) == []
-    assert batcher.due(129.9, limit=10, behind=True) == []
-    [batch] = batcher.due(130, limit=10, behind=True)
+    assert batcher.due(106, limit=10, backlog=Backlog.READING) == []
+    assert batcher.due(129.9, limit=10, backlog=Backlog.READING) == []
+    [batch] = batcher.due(130, limit=10, backlog=Backlog.READING)
     assert batch.lane == DELETE
     batcher.add(row("b", lane=DELETE), now=200)
     [caught_up] = batcher.due(205, limit=10)
     assert [r.external_id for r in caught_up.rows] == ["b"]
+
+
+def test_at_a_backlogs_tail_lanes_of_half_a_job_go_and_small_ones_wait() -> None:
+    """Waiting for running jobs, a lane of half a job goes; a small lane waits backlog max age.
+
+    Half a job by records as well as by bytes: either bounds a job.
+    """
+    batcher = Batcher(BatchLimits(max_records=4, max_age=5, backlog_max_age=30))
+    for key in "ab":
+        batcher.add(row(key, Name="x"), now=100)
+    batcher.add(row("d", lane=DELETE), now=100)
+    [upserts] = batcher.due(106, limit=10, backlog=Backlog.TAIL)
+    assert (upserts.lane, len(upserts.rows)) == (UPSERT, 2)
+    assert batcher.next_deadline(backlog=Backlog.TAIL) == 130
+    assert batcher.due(129.9, limit=10, backlog=Backlog.TAIL) == []
+    [batch] = batcher.due(130, limit=10, backlog=Backlog.TAIL)
+    assert batch.lane == DELETE
 
 
 def test_pressed_lanes_of_half_a_job_go_and_small_ones_wait() -> None:
