@@ -150,9 +150,10 @@ class Pipeline:
         self._lag_due = 0.0
         self._lag = 0
         self._catching_up = False
-        # Once a backlog is read, its last flush waits for the jobs running then: rows of
-        # their keys cannot go before them, and would each make a small job of their own.
-        self._tail: frozenset[Future[BatchOutcome]] | None = None
+        # Once a backlog is read, its last flush waits for the jobs running then (those not
+        # settled yet): rows of their keys cannot go before them, and would each make a
+        # small job of their own.
+        self._tail: set[Future[BatchOutcome]] | None = None
         metrics.records_pending.set_function(self._tracker.unfinished_count)
         metrics.spool_bytes.set_function(spool.disk_bytes)
         metrics.spool_bytes_limit.set(settings.max_spool_bytes)
@@ -412,16 +413,14 @@ class Pipeline:
                 self._catching_up = True
         if self._catching_up and read_all and self._lag < self._settings.poll_records:
             self._catching_up = False
-            self._tail = frozenset(self._in_flight)
-            log.info(
-                "backlog read; its last rows go when the %d jobs running are done", len(self._tail)
-            )
+            self._tail = set(self._in_flight)
+            log.info("backlog read; its last rows wait for the %d jobs running", len(self._tail))
         self._metrics.catching_up.set(1 if self._catching_up else 0)
 
     def _backlog(self) -> Backlog:
         if self._catching_up:
             return Backlog.READING
-        if self._tail is not None and not self._tail.isdisjoint(self._in_flight):
+        if self._tail:
             return Backlog.TAIL
         return Backlog.NONE
 
@@ -459,6 +458,8 @@ class Pipeline:
     def _settle_finished(self) -> None:
         for future in [f for f in self._in_flight if f.done()]:
             self._settle(future, self._in_flight.pop(future))
+            if self._tail:
+                self._tail.discard(future)
 
     def _settle(self, future: Future[BatchOutcome], batch: Batch) -> None:
         now = self._clock()
