@@ -17,9 +17,12 @@ that misses costs a whole follow-up); follow-ups come at a fraction of it, growi
 PollPolicy.factor, unless the look showed how far the job got: a job that has processed
 some of its rows is looked at again when the rest should be done at the pace seen since
 the close (`remaining`), which is what a large job in a slow org needs to cost one
-follow-up rather than several; one that has processed none, after its rows' time, and
-one still queued (UploadComplete) also after half what it has waited (factor less one),
-so that a long queue costs a growing interval per look, not a look per rows' time.
+follow-up rather than several, plus lag: the count grows an internal batch (10,000 rows)
+at a time and the job's own end follows its last batch, so a job seen a few rows short
+was looked at again at the floor, twice or more, before it was done; one that has
+processed none, after its rows' time, and one still queued (UploadComplete) also after
+half what it has waited (factor less one), so that a long queue costs a growing interval
+per look, not a look per rows' time.
 Every wait stays between a floor and PollPolicy.maximum, and lag never exceeds the
 maximum, so no outlier pushes the first look past it. Until a job has been seen done,
 the policy's fixed schedule applies. Query jobs have no rows up front: for them lag is
@@ -140,7 +143,7 @@ class PollSchedule:
         """The wait before looking again at a job of `rows` seen running; None: the schedule's.
 
         Bounded like every learned wait. With part of its rows processed, when the rest
-        should be done at the pace seen (`remaining`). With none processed, the job has
+        should be done at the pace seen (`remaining`), plus lag. With none processed, the job has
         not started, or only just: not before its rows' learned time has passed, where a
         share of the estimate would look again several times. A job still `queued`
         (UploadComplete: waiting behind others, in a busy org) also waits the policy's
@@ -149,7 +152,10 @@ class PollSchedule:
         as the queue lasts.
         """
         rest = remaining(rows, processed, elapsed)
-        if rest is None and processed <= 0 and self.policy.learn:
+        if rest is not None and self.policy.learn:
+            with self._lock:
+                rest += self._lag or 0.0
+        elif rest is None and processed <= 0 and self.policy.learn:
             with self._lock:
                 per_row = self._per_row()
             rest = rows * per_row * (1 + ROWS_MARGIN) if rows and per_row else None

@@ -255,3 +255,20 @@ def test_a_queued_job_is_looked_at_less_often_the_longer_it_waits() -> None:
         at, looks = at + delay, looks + 1
     assert looks <= 15
     assert at <= 20.0 * 1.5
+
+
+def test_a_job_seen_a_few_rows_short_is_looked_at_again_after_lag_too() -> None:
+    """50,000 of 51,398 done: the rest's pace says 0.1 s, but the count moves a batch at a time.
+
+    The last batch must end, and the job after it: the follow-up adds the learned lag,
+    where the floor alone looked two or three times.
+    """
+    schedule = PollSchedule(POLICY)
+    for _ in range(10):
+        run_job(schedule, Org(queue=0.5), 50_000)
+    lag = schedule.estimate(0)
+    assert lag is not None
+    assert lag >= 0.25
+    pace = remaining(51_398, 50_000, 3.25)
+    assert pace is not None
+    assert schedule.follow_up(51_398, 50_000, 3.25) == pytest.approx(pace + lag)
