@@ -295,6 +295,10 @@ class Batcher:
                         kept.append(_Entry(row, row_bytes(row), entry.since, entry.not_before))
                 self._replace_queue(keys, key, kept)
 
+    def held_back(self) -> bool:
+        """Whether a buffered row waits for a running job of its key."""
+        return any(not keys.in_flight.isdisjoint(keys.heads) for keys in self._spaces.values())
+
     def next_deadline(self, backlog: Backlog = Backlog.NONE) -> float | None:
         """When the oldest buffered lane will be due by age, for the loop's poll timeout."""
         oldest = [o for s in self._lanes.values() if (o := s.oldest_since()) is not None]

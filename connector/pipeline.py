@@ -151,8 +151,8 @@ class Pipeline:
         self._lag = 0
         self._catching_up = False
         # Once a backlog is read, its last flush waits for the jobs running then (those not
-        # settled yet): rows of their keys cannot go before them, and would each make a
-        # small job of their own.
+        # settled yet) if they hold back rows of their keys: such rows cannot go before
+        # them, and would each make a small job of their own.
         self._tail: set[Future[BatchOutcome]] | None = None
         metrics.records_pending.set_function(self._tracker.unfinished_count)
         metrics.spool_bytes.set_function(spool.disk_bytes)
@@ -413,7 +413,8 @@ class Pipeline:
                 self._catching_up = True
         if self._catching_up and read_all and self._lag < self._settings.poll_records:
             self._catching_up = False
-            self._tail = set(self._in_flight)
+            # Waiting only pays when running jobs hold back some of the rows.
+            self._tail = set(self._in_flight) if self._batcher.held_back() else set()
             log.info("backlog read; its last rows wait for the %d jobs running", len(self._tail))
         self._metrics.catching_up.set(1 if self._catching_up else 0)
 

@@ -183,6 +183,19 @@ def test_at_a_backlogs_tail_lanes_of_half_a_job_go_and_small_ones_wait() -> None
     assert batch.lane == DELETE
 
 
+def test_a_row_is_held_back_while_a_running_job_has_its_key() -> None:
+    """Only a later row of a key in flight waits for that job; other keys do not."""
+    batcher = Batcher(BatchLimits())
+    batcher.add(row("a", Name="x"), now=0)
+    [batch] = batcher.due(0, limit=10, drain=True)
+    batcher.add(row("b", Name="y"), now=1)
+    assert not batcher.held_back()
+    batcher.add(row("a", lane=DELETE), now=1)
+    assert batcher.held_back()
+    batcher.done(batch)
+    assert not batcher.held_back()
+
+
 def test_pressed_lanes_of_half_a_job_go_and_small_ones_wait() -> None:
     """At the memory bound a lane of half max_bytes goes now; a small lane keeps filling."""
     size = row_bytes(row("z", Name="x" * 80))

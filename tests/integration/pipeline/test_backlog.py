@@ -131,3 +131,44 @@ def test_the_tail_of_a_backlog_waits_for_the_jobs_holding_its_keys(sink_factory,
         **{f"a{i}": f"a{i} again" if i < 1_000 else f"a{i}" for i in range(5_000)},
         **{f"b{i}": f"b{i}" for i in range(500)},
     }
+
+
+def test_the_tail_of_a_backlog_goes_at_once_when_no_running_job_holds_its_keys(
+    sink_factory, emulator
+) -> None:
+    """Waiting for a running job pays only for rows of its keys: with none, the tail goes.
+
+    As above, but the rest of the backlog is new keys and deletes of other keys: their
+    jobs are made while the emulator still holds the first one (4 s), not after it.
+    """
+    sink = sink_factory(batching={"max_age_seconds": 2, "max_records": 5_000, "max_in_flight": 4})
+    seeded = 300
+    sink.produce([(f"d{i}", {"Name": f"d{i}"}) for i in range(seeded)])
+    sink.start()
+    wait_until(lambda: sink.committed() == seeded, what="the seed committed")
+    sink.stop_and_join()
+
+    first = [(f"a{i}", {"Name": f"a{i}"}) for i in range(5_000)]
+    news = [(f"b{i}", {"Name": f"b{i}"}) for i in range(500)]
+    deletes: list[tuple[object, object]] = [(f"d{i}", None) for i in range(seeded)]
+    backlog = [*first, *news, *deletes]
+    sink.produce(backlog)
+    emulator.admin.faults(job_delay_seconds=4.0)
+    again = restarted(sink)
+    again.start()
+    wait_until(
+        lambda: again.committed() == seeded + len(backlog),
+        timeout=60,
+        what="the backlog committed",
+    )
+    again.stop_and_join()
+    with BulkClient(client_settings(again.config)) as client:
+        jobs = {
+            (job.operation.value, job.number_records_processed): job
+            for job in client.jobs("ingest")
+        }
+    held = jobs[("upsert", 5_000)]
+    assert held.system_modstamp is not None
+    for tail in (jobs[("upsert", 500)], jobs[("delete", seeded)]):
+        assert tail.created_date is not None
+        assert tail.created_date < held.system_modstamp, (tail, held)
