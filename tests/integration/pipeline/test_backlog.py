@@ -93,38 +93,54 @@ def test_after_a_backlog_live_records_go_at_max_age_again(sink_factory) -> None:
     sink.stop_and_join()
 
 
-def test_the_tail_of_a_backlog_waits_for_the_jobs_holding_its_keys(sink_factory, emulator) -> None:
-    """Rows held back behind a running job join the tail's last jobs, not jobs of their own.
+SEEDED = 300  # keys written before the backlog, for its deletes
 
-    The first 5,000 upserts make a job (max records) that the emulator holds 4 s. The rest
-    of the backlog is read meanwhile: new keys, deletes, and a second change to 1,000 keys
-    of the running job, which cannot go before it. One upsert job and one delete job take
-    the whole tail; flushed at once when read, it took two upsert jobs (the second change
-    going on its own once the held job was done) and a delete job that waited for room.
+
+def drained_behind_a_held_job(
+    sink_factory, emulator, *, max_in_flight: int, again_changed: int
+) -> Sink:
+    """A backlog whose first 5,000 upserts make a job the emulator holds 4 s, drained.
+
+    After them: 500 new keys, deletes of the SEEDED keys written before, and a second
+    change to the first `again_changed` keys of the held job. Returns the run that drained it.
     """
-    sink = sink_factory(batching={"max_age_seconds": 2, "max_records": 5_000, "max_in_flight": 2})
-    seeded = 300
-    sink.produce([(f"d{i}", {"Name": f"d{i}"}) for i in range(seeded)])
+    batching = {"max_age_seconds": 2, "max_records": 5_000, "max_in_flight": max_in_flight}
+    sink = sink_factory(batching=batching)
+    sink.produce([(f"d{i}", {"Name": f"d{i}"}) for i in range(SEEDED)])
     sink.start()
-    wait_until(lambda: sink.committed() == seeded, what="the seed committed")
+    wait_until(lambda: sink.committed() == SEEDED, what="the seed committed")
     sink.stop_and_join()
     assert jobs_by_operation(sink) == {"upsert": 1}
 
-    first = [(f"a{i}", {"Name": f"a{i}"}) for i in range(5_000)]
-    news = [(f"b{i}", {"Name": f"b{i}"}) for i in range(500)]
-    deletes: list[tuple[object, object]] = [(f"d{i}", None) for i in range(seeded)]
-    again_changed = [(f"a{i}", {"Name": f"a{i} again"}) for i in range(1_000)]
-    backlog = [*first, *news, *deletes, *again_changed]
+    backlog: list[tuple[object, object]] = [
+        *[(f"a{i}", {"Name": f"a{i}"}) for i in range(5_000)],
+        *[(f"b{i}", {"Name": f"b{i}"}) for i in range(500)],
+        *[(f"d{i}", None) for i in range(SEEDED)],
+        *[(f"a{i}", {"Name": f"a{i} again"}) for i in range(again_changed)],
+    ]
     sink.produce(backlog)
     emulator.admin.faults(job_delay_seconds=4.0)
     again = restarted(sink)
     again.start()
     wait_until(
-        lambda: again.committed() == seeded + len(backlog),
+        lambda: again.committed() == SEEDED + len(backlog),
         timeout=60,
         what="the backlog committed",
     )
     again.stop_and_join()
+    return again
+
+
+def test_the_tail_of_a_backlog_waits_for_the_jobs_holding_its_keys(sink_factory, emulator) -> None:
+    """Rows held back behind a running job join the tail's last jobs, not jobs of their own.
+
+    The rest of the backlog is read while the first job is held: new keys, deletes, and a
+    second change to 1,000 keys of the running job, which cannot go before it. One upsert
+    job and one delete job take the whole tail; flushed at once when read, it took two
+    upsert jobs (the second change going on its own once the held job was done) and a
+    delete job that waited for room.
+    """
+    again = drained_behind_a_held_job(sink_factory, emulator, max_in_flight=2, again_changed=1_000)
     assert jobs_by_operation(again) == {"upsert": 1 + 2, "delete": 1}
     names = {r["ExternalKey__c"]: r["Name"] for r in emulator.admin.live("Account")}
     assert names == {
@@ -138,30 +154,10 @@ def test_the_tail_of_a_backlog_goes_at_once_when_no_running_job_holds_its_keys(
 ) -> None:
     """Waiting for a running job pays only for rows of its keys: with none, the tail goes.
 
-    As above, but the rest of the backlog is new keys and deletes of other keys: their
-    jobs are made while the emulator still holds the first one (4 s), not after it.
+    With no second change to its keys, the new keys' and the deletes' jobs are made while
+    the emulator still holds the first job, not after it.
     """
-    sink = sink_factory(batching={"max_age_seconds": 2, "max_records": 5_000, "max_in_flight": 4})
-    seeded = 300
-    sink.produce([(f"d{i}", {"Name": f"d{i}"}) for i in range(seeded)])
-    sink.start()
-    wait_until(lambda: sink.committed() == seeded, what="the seed committed")
-    sink.stop_and_join()
-
-    first = [(f"a{i}", {"Name": f"a{i}"}) for i in range(5_000)]
-    news = [(f"b{i}", {"Name": f"b{i}"}) for i in range(500)]
-    deletes: list[tuple[object, object]] = [(f"d{i}", None) for i in range(seeded)]
-    backlog = [*first, *news, *deletes]
-    sink.produce(backlog)
-    emulator.admin.faults(job_delay_seconds=4.0)
-    again = restarted(sink)
-    again.start()
-    wait_until(
-        lambda: again.committed() == seeded + len(backlog),
-        timeout=60,
-        what="the backlog committed",
-    )
-    again.stop_and_join()
+    again = drained_behind_a_held_job(sink_factory, emulator, max_in_flight=4, again_changed=0)
     with BulkClient(client_settings(again.config)) as client:
         jobs = {
             (job.operation.value, job.number_records_processed): job
@@ -169,6 +165,6 @@ def test_the_tail_of_a_backlog_goes_at_once_when_no_running_job_holds_its_keys(
         }
     held = jobs[("upsert", 5_000)]
     assert held.system_modstamp is not None
-    for tail in (jobs[("upsert", 500)], jobs[("delete", seeded)]):
+    for tail in (jobs[("upsert", 500)], jobs[("delete", SEEDED)]):
         assert tail.created_date is not None
         assert tail.created_date < held.system_modstamp, (tail, held)
