@@ -12,10 +12,10 @@ The rules the rest of the pipeline relies on live here, in one place:
 - bounds: a lane is due when it holds max records or max bytes, or when its oldest row is
   max age old (backlog max age while the consumer is behind: a backlog's rows are late
   already, and fuller jobs spend fewer API calls); `drain` makes every eligible row due
-  (shutdown, revocation, a backlog just caught up), `pressed` (paused at the memory
-  bound) makes due the largest lane once it is worth half a job, or however small when no
-  job in flight will free memory, and `tail` (a backlog's last rows, waiting for the jobs
-  that hold their keys) makes due only the lanes worth half a job.
+  (shutdown, revocation, a backlog's tail), `pressed` (paused at the memory bound) makes
+  due the largest lane once it is worth half a job, or however small when no job in
+  flight will free memory, and `Backlog.TAIL` (a backlog's last rows, waiting for the jobs
+  that hold back some of them) makes due only the lanes worth half a job.
 """
 
 from __future__ import annotations

@@ -150,9 +150,10 @@ class Pipeline:
         self._lag_due = 0.0
         self._lag = 0
         self._catching_up = False
-        # Once a backlog is read, its last flush waits for the jobs running then (those not
-        # settled yet) if they hold back rows of their keys: such rows cannot go before
-        # them, and would each make a small job of their own.
+        # A backlog's last flush: None when none is due; else the jobs it still waits for
+        # (running when the backlog was read, and holding back rows of their keys, which
+        # cannot go before them and would each make a small job of their own); empty, it
+        # goes.
         self._tail: set[Future[BatchOutcome]] | None = None
         metrics.records_pending.set_function(self._tracker.unfinished_count)
         metrics.spool_bytes.set_function(spool.disk_bytes)
@@ -398,9 +399,9 @@ class Pipeline:
         A backlog is more than a poll's worth. While catching up, batches may wait up to
         backlog max age to fill: the records are late already, and fewer, fuller jobs spend
         fewer API calls. It ends when little is left and a poll has emptied what librdkafka
-        fetched (`read_all`). Then whatever is buffered goes at once, so a backlog's tail
-        does not wait out max age; once the jobs running then are done, so that the rows
-        their keys hold back go in the same jobs.
+        fetched (`read_all`). Then what is buffered goes rather than waiting out max age:
+        lanes worth half a job at once, the rest at once too unless running jobs hold back
+        rows of their keys, and then when those jobs are done, taking those rows along.
         """
         now = self._clock()
         if now >= self._lag_due:  # asking librdkafka per poll would cost more than it tells

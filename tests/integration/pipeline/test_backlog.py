@@ -15,9 +15,15 @@ def jobs_by_operation(sink: Sink) -> Counter[str]:
         return Counter(job.operation.value for job in client.jobs("ingest"))
 
 
-def restarted(sink: Sink) -> Sink:
-    """A new run of the same group over the same topics, from its committed offsets."""
-    return Sink(sink.bootstrap, sink.topic, sink.dlq, sink.group, sink.config)
+def drained_again(sink: Sink, committed: int, timeout: float) -> Sink:
+    """A new run of the same group from its committed offsets, until `committed`; stopped."""
+    again = Sink(sink.bootstrap, sink.topic, sink.dlq, sink.group, sink.config)
+    again.start()
+    wait_until(
+        lambda: again.committed() == committed, timeout=timeout, what="the backlog committed"
+    )
+    again.stop_and_join()
+    return again
 
 
 def test_behind_a_backlog_a_small_lane_waits_for_fuller_jobs(sink_factory, emulator) -> None:
@@ -48,14 +54,7 @@ def test_behind_a_backlog_a_small_lane_waits_for_fuller_jobs(sink_factory, emula
         if i % 40 == 0 and i // 40 < seeded:  # every delete in the backlog's first half
             events.append((f"d{i // 40}", None))
     sink.produce(events)
-    again = restarted(sink)
-    again.start()
-    wait_until(
-        lambda: again.committed() == seeded + len(events),
-        timeout=180,
-        what="the backlog committed",
-    )
-    again.stop_and_join()
+    again = drained_again(sink, seeded + len(events), timeout=180)
     jobs = jobs_by_operation(again)
     assert jobs["upsert"] >= 5, "the bound made the drain take many jobs"
     assert 1 <= jobs["delete"] <= 2, jobs
@@ -120,15 +119,7 @@ def drained_behind_a_held_job(
     ]
     sink.produce(backlog)
     emulator.admin.faults(job_delay_seconds=4.0)
-    again = restarted(sink)
-    again.start()
-    wait_until(
-        lambda: again.committed() == SEEDED + len(backlog),
-        timeout=60,
-        what="the backlog committed",
-    )
-    again.stop_and_join()
-    return again
+    return drained_again(sink, SEEDED + len(backlog), timeout=60)
 
 
 def test_the_tail_of_a_backlog_waits_for_the_jobs_holding_its_keys(sink_factory, emulator) -> None:
