@@ -20,7 +20,7 @@ from typing import Any
 import requests
 import yaml
 from confluent_kafka import Consumer, TopicPartition
-from measure import Offsets, Usage, Watched, wait_for
+from measure import Offsets, Usage, Watched, cpu_seconds, wait_for
 from org import Org, Spend
 from workload import sfsink_config
 
@@ -32,13 +32,18 @@ SFSINK = Path(sys.executable).with_name("sfsink")
 
 @dataclass(frozen=True)
 class Stack:
-    """The running parts every contestant shares, and where runs keep their files."""
+    """The running parts every contestant shares, and where runs keep their files.
+
+    `neighbours`: the pids of the parts this benchmark started (broker, registry,
+    emulator), whose CPU during each run is counted: they share the machine's cores.
+    """
 
     bootstrap: str
     registry: str
     org: Org
     home: Path
     profile: bool = False
+    neighbours: tuple[int, ...] = ()
 
     def watch(self, command: list[str], name: str) -> Watched:
         """Start a run's process, logging (and profiling, when asked) into home."""
@@ -55,6 +60,7 @@ class Result:
     seconds: float
     usage: Usage
     spend: Spend | None
+    stack_cpu_seconds: float | None  # the neighbours' CPU meanwhile; None when none were started
 
     @property
     def rate(self) -> float:
@@ -80,15 +86,19 @@ def _run(  # noqa: PLR0913 - the run's parts, each named
     offsets = Offsets(stack.bootstrap, group)
     try:
         end = offsets.end(topic)
+        neighbours = cpu_seconds(stack.neighbours)
         proc = stack.watch(command, name)
         try:
             timeout = 300 + end / 500
             done = wait_for(lambda: offsets.committed(topic) >= end, proc, timeout, name)
         finally:
             usage = proc.stop()  # a run that fails leaves no process behind
+        neighbours = cpu_seconds(stack.neighbours) - neighbours
     finally:
         offsets.close()
-    return Result(name, end, done - proc.started, usage, stack.org.spend() if org else None)
+    spend = stack.org.spend() if org else None
+    stack_cpu = neighbours if stack.neighbours else None
+    return Result(name, end, done - proc.started, usage, spend, stack_cpu)
 
 
 def floor(stack: Stack, topic: str) -> Result:

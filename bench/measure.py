@@ -24,6 +24,15 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 PY_SPY = Path(sys.executable).with_name("py-spy")
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User plus system CPU the processes have spent so far (their reaped children too)."""
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 @dataclass(frozen=True)
 class Usage:
     """What one process cost, from its start until it was reaped."""

@@ -31,6 +31,7 @@ class Figures:
     emulator_rate: float
     emulator_rss: int | None
     emulator_rows: int
+    cores: int
 
 
 def _row(result: Result) -> str:
@@ -38,10 +39,32 @@ def _row(result: Result) -> str:
     calls = f"{spend.calls * PER / result.records:,.0f}" if spend else "-"
     jobs = f"{len(spend.jobs):,}" if spend else "-"
     batches = f"{spend.bulk_batches:,}" if spend else "-"
+    stack = result.stack_cpu_seconds
+    stack_cpu = "-" if stack is None else f"{stack * PER / result.records:,.1f}"
     return (
         f"| {result.name} | {result.records:,} | {result.seconds:,.1f} | {result.rate:,.0f} "
-        f"| {result.usage.cpu_seconds * PER / result.records:,.1f} "
+        f"| {result.usage.cpu_seconds * PER / result.records:,.1f} | {stack_cpu} "
         f"| {result.usage.peak_rss / MB:,.0f} | {calls} | {jobs} | {batches} |"
+    )
+
+
+def ceiling(f: Figures) -> str | None:
+    """What the cores allow sfsink's drain: its CPU and its stack's, spread perfectly.
+
+    The stack's processes run on the same cores, so their CPU during the run bounds it
+    as much as sfsink's own; None when the benchmark started none of them.
+    """
+    s = f.sfsink
+    if s.stack_cpu_seconds is None:
+        return None
+    work = s.usage.cpu_seconds + s.stack_cpu_seconds
+    fastest = s.records / (work / f.cores)
+    return (
+        f"The cores' share: sfsink's drain cost {s.usage.cpu_seconds * PER / s.records:,.1f} "
+        f"CPU s per 1M of its own and {s.stack_cpu_seconds * PER / s.records:,.1f} of its "
+        f"stack's; spread perfectly over this machine's {f.cores} cores, that work allows at "
+        f"most {fastest:,.0f} records/s: {fastest / f.floor.rate:.2f} of the floor and "
+        f"{fastest / f.alternative.rate:.2f} times the alternative."
     )
 
 
@@ -85,10 +108,10 @@ def render(f: Figures) -> str:
     s = f.sfsink
     lines = [
         (
-            "| contestant | records | wall s | records/s | CPU s per 1M | peak RSS MB "
-            "| API calls per 1M | Bulk jobs | Bulk batches |"
+            "| contestant | records | wall s | records/s | CPU s per 1M | stack CPU s per 1M "
+            "| peak RSS MB | API calls per 1M | Bulk jobs | Bulk batches |"
         ),
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         _row(f.floor),
         _row(s),
         _row(f.alternative),
@@ -101,6 +124,13 @@ def render(f: Figures) -> str:
             f"{f.alternative.usage.cpu_seconds / s.usage.cpu_seconds:.2f}."
         ),
         "",
+        (
+            "Stack CPU: what the broker, registry and emulator processes that this run "
+            "started spent during each contestant's run (those given on the command line "
+            "are not counted)."
+        ),
+        "",
+        *([share, ""] if (share := ceiling(f)) else []),
         (
             f"Freshness, {f.pace}, max age {f.max_age:g} s: event to commit p50 "
             f"{f.freshness.p50:.2f} s, p99 {f.freshness.p99:.2f} s over "

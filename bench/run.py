@@ -20,6 +20,7 @@ as one table with the targets of issue 7 (the benchmark never fails on them).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import tempfile
@@ -67,22 +68,26 @@ def options(argv: list[str] | None) -> argparse.Namespace:
 def stack(args: argparse.Namespace, home: Path, logs: Path) -> Iterator[Stack]:
     """The parts not given on the command line, started on free ports, stopped after."""
     with ExitStack() as started:
+        parts: list[KafkaBroker | SchemaRegistryServer | Emulator] = []
         bootstrap = args.bootstrap
         if bootstrap is None:
             broker = KafkaBroker(home / "kafka", free_port(), free_port())
             broker.start()
             started.callback(broker.stop)
+            parts.append(broker)
             bootstrap = broker.bootstrap
         registry = args.registry
         if registry is None:
             server = SchemaRegistryServer(home / "registry", free_port())
             server.start()
             started.callback(server.stop)
+            parts.append(server)
             registry = server.url
         if args.emulator_url is None:
             emulator = Emulator(home / "emulator", free_port())
             emulator.start()
             started.callback(emulator.stop)
+            parts.append(emulator)
             org = Org(
                 emulator.url,
                 emulator.ca_file,
@@ -94,7 +99,15 @@ def stack(args: argparse.Namespace, home: Path, logs: Path) -> Iterator[Stack]:
             org = Org(
                 args.emulator_url, args.emulator_ca, "sfsink-emulator", "sfsink-emulator-secret"
             )
-        yield Stack(bootstrap, registry, org, logs, profile=args.profile)
+        neighbours = tuple(_pid(part) for part in parts)
+        yield Stack(bootstrap, registry, org, logs, profile=args.profile, neighbours=neighbours)
+
+
+def _pid(part: KafkaBroker | SchemaRegistryServer | Emulator) -> int:
+    pid = part.pid()
+    if pid is None:
+        raise RuntimeError(f"{type(part).__name__} exited after it started; see {part.log_file}")
+    return pid
 
 
 def new_topic(bootstrap: str, name: str) -> str:
@@ -168,6 +181,7 @@ def measure(args: argparse.Namespace, s: Stack) -> report.Figures:
         emulator_rate=emulator_rate,
         emulator_rss=emulator_rss,
         emulator_rows=args.emulator_rows,
+        cores=len(os.sched_getaffinity(0)),
     )
 
 
