@@ -20,6 +20,7 @@ The rules the rest of the pipeline relies on live here, in one place:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -69,12 +70,14 @@ class Batch:
         return self.rows.record_count
 
 
-# What Python spends around the text, measured with tracemalloc (a row of 142 characters
-# and a 12-character key: 650 bytes, and 136 for each further record), plus a fifth for
-# what the allocator holds beyond it: a buffered row (Row, its queue entry, index slots,
-# the sources tuple) and each record it keeps (Kept and its ints; the record's bytes are
-# spooled to disk).
-ROW_OVERHEAD = 480
+# What Python spends around the two strings, measured with tracemalloc (a row of 142
+# characters and a 12-character key: 650 bytes, and 136 for each further record), plus a
+# fifth for what the allocator holds beyond it: a buffered row (Row, its queue entry,
+# index slots, the sources tuple) and each record it keeps (Kept and its ints; the
+# record's bytes are spooled to disk). The strings are counted as sys.getsizeof sizes
+# them: a str takes 1, 2 or 4 bytes a character, as its widest character needs, so one
+# CJK character doubles a line's memory and one emoji makes it fourfold.
+ROW_OVERHEAD = 382
 KEPT_OVERHEAD = 150
 
 
@@ -84,7 +87,12 @@ def row_bytes(row: Row) -> int:
     This is what the memory bound counts, so it estimates the process's real memory, not
     just the CSV text.
     """
-    return ROW_OVERHEAD + len(row.line) + len(row.external_id) + KEPT_OVERHEAD * len(row.sources)
+    return (
+        ROW_OVERHEAD
+        + sys.getsizeof(row.line)
+        + sys.getsizeof(row.external_id)
+        + KEPT_OVERHEAD * len(row.sources)
+    )
 
 
 @dataclass(slots=True)

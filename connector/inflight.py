@@ -13,6 +13,7 @@ read once for the upload and again only for a row that is retried or whose job f
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from array import array
 from bisect import bisect_right
@@ -28,13 +29,15 @@ from connector.spool import WRITE_BYTES, where, write_all
 
 # What a row in flight keeps alive, measured with tracemalloc from before its Row was made
 # to after it was gone (20,000 rows, 12-character keys: 228 bytes a row with 1.33 records),
-# plus a fifth for the allocator: its key and that key's slot in the Batcher's in-flight
-# set (~100 bytes), its slots in the key, shape and line-end arrays, and per record a
-# topic index, partition, offset and spool place.
-ROW_OVERHEAD = 200
+# plus a fifth for the allocator: its key's slot in the Batcher's in-flight set, its slots
+# in the key, shape and line-end arrays, and per record a topic index, partition, offset
+# and spool place. The key itself is counted as sys.getsizeof sizes it (1, 2 or 4 bytes a
+# character, as connector.batch says).
+ROW_OVERHEAD = 151
 KEPT_OVERHEAD = 30
-# A group value (a parent's id, when rows are grouped) is a string of each row's own.
-STR_OVERHEAD = 60
+# A group value (a parent's id, when rows are grouped) is a string of each row's own,
+# counted as sys.getsizeof sizes it, and its slot in the groups tuple.
+STR_OVERHEAD = 11
 
 
 class InFlightRows(Sequence[Row]):
@@ -76,9 +79,9 @@ class InFlightRows(Sequence[Row]):
         self._file = _write_lines(rows, self._ends, directory) if any(self.columns) else None
         self.byte_size = (
             ROW_OVERHEAD * len(self.keys)
-            + sum(map(len, self.keys))
+            + sum(map(sys.getsizeof, self.keys))
             + KEPT_OVERHEAD * len(self._offsets)
-            + (sum(len(group) + STR_OVERHEAD for group in groups) if self._groups else 0)
+            + (sum(sys.getsizeof(group) + STR_OVERHEAD for group in groups) if self._groups else 0)
         )
 
     def _keep_sources(self, rows: Sequence[Row]) -> None:
