@@ -86,18 +86,17 @@ def _run(  # noqa: PLR0913 - the run's parts, each named
     offsets = Offsets(stack.bootstrap, group)
     try:
         end = offsets.end(topic)
-        neighbours = cpu_seconds(stack.neighbours)
+        stack_before = cpu_seconds(stack.neighbours)
         proc = stack.watch(command, name)
         try:
             timeout = 300 + end / 500
             done = wait_for(lambda: offsets.committed(topic) >= end, proc, timeout, name)
         finally:
             usage = proc.stop()  # a run that fails leaves no process behind
-        neighbours = cpu_seconds(stack.neighbours) - neighbours
+        stack_cpu = cpu_seconds(stack.neighbours) - stack_before if stack.neighbours else None
     finally:
         offsets.close()
     spend = stack.org.spend() if org else None
-    stack_cpu = neighbours if stack.neighbours else None
     return Result(name, end, done - proc.started, usage, spend, stack_cpu)
 
 
